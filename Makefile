@@ -1,0 +1,165 @@
+# ngx_ws: build, run the demo, test, benchmark.
+#
+#   make run     install what is missing, build, serve the demo on :8080
+#   make test    install what tests need, build, run every test
+#   make asan    the module built with ASan/UBSan, the nginx tests run under it
+#   make bench   the side-by-side benchmark against Node socket.io
+
+SHELL      := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
+ROOT       := $(CURDIR)
+BUILD      ?= $(ROOT)/build
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX_BIN  ?= /usr/sbin/nginx
+MODULE     := $(BUILD)/nginx/ngx_ws_module.so
+ASAN_BUILD := $(BUILD)/asan
+ASAN_MODULE := $(ASAN_BUILD)/ngx_ws_module.so
+
+CC         ?= cc
+CODEC_SRCS := src/ngx_ws_frame.c src/ngx_ws_eio.c src/ngx_ws_sio.c \
+              src/ngx_ws_json.c
+MODULE_SRCS := config ngx_ws_module.c $(wildcard src/*.c src/*.h)
+UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+FUZZERS    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 10
+
+# Debian packages: what building needs, and what the tests add on top.
+BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
+              libssl-dev libpcre2-dev zlib1g-dev
+TEST_PKGS  := $(BUILD_PKGS) perl curl openssl redis-server clang \
+              libclang-rt-14-dev nodejs
+APT_STAMP  := $(BUILD)/.apt-updated
+
+.PHONY: all build run test unit prove e2e fuzz asan bench deps test-deps \
+        clean
+
+all: build
+
+build: $(MODULE)
+
+# ---------------------------------------------------------------- installs
+
+# Install only what is missing; apt-get update runs once, and only when
+# something has to be installed.
+define apt_install
+	@missing=""; for p in $(1); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	        $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PKGS))
+
+# Debian 12 ships npm as a separate package; machines with Node's own npm
+# bundled conflict with it, so npm is installed only when it is missing.
+test-deps: deps
+	$(call apt_install,$(TEST_PKGS))
+	@command -v npm >/dev/null || { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@cd t/e2e && if [ ! -d node_modules ] || \
+	    [ package-lock.json -nt node_modules ]; then \
+	    npm ci --no-audit --no-fund --loglevel=error; fi
+
+# ---------------------------------------------------------------- module
+
+# Debian's own recipe for module packages (nginx-dev ships headers, configure
+# and conf_flags, no .c files): configure with Debian's flags, build modules.
+define configure_module
+	mkdir -p $(1)
+	cd $(NGINX_SRC) && \
+	if [ -f conf_flags ]; then . ./conf_flags; \
+	else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module \
+	                     --with-http_v2_module); fi && \
+	NGX_WS_EXTRA_CFLAGS="$(2)" ./configure \
+	    --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat \
+	                   -Werror=format-security -fPIC -Wdate-time \
+	                   -D_FORTIFY_SOURCE=2" \
+	    --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC $(3)" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(ROOT) --builddir=$(1) > $(1)/configure.log
+endef
+
+$(BUILD)/nginx/Makefile: config
+	@$(MAKE) -s deps
+	$(call configure_module,$(BUILD)/nginx,,)
+
+$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -f $(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
+
+$(ASAN_BUILD)/Makefile: config
+	@$(MAKE) -s deps
+	$(call configure_module,$(ASAN_BUILD),-fsanitize=address$(,)undefined \
+	    -fno-omit-frame-pointer,-fsanitize=address$(,)undefined)
+
+$(ASAN_MODULE): $(ASAN_BUILD)/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -f $(ASAN_BUILD)/Makefile -C $(NGINX_SRC) modules
+
+, := ,
+
+# ---------------------------------------------------------------- demo
+
+run: deps build
+	@command -v npm >/dev/null || { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@cd t/e2e && [ -d node_modules ] || \
+	    npm ci --no-audit --no-fund --loglevel=error
+	@conf-examples/run-demo.sh "$(NGINX_BIN)" "$(MODULE)" "$(BUILD)/demo"
+
+# ---------------------------------------------------------------- tests
+
+test: test-deps build unit prove e2e fuzz
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CODEC_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS)
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+prove: build
+	NGX_WS_MODULE=$(MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
+	    prove -I t/lib t/
+
+e2e: build
+	NGX_WS_MODULE=$(MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
+	    node --test --test-concurrency=1 t/e2e/
+
+$(BUILD)/fuzz/%: fuzz/%.c $(CODEC_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< \
+	    $(CODEC_SRCS)
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    n=$$(basename $$f); \
+	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	    mkdir -p $(BUILD)/corpus/$$n; \
+	    seeds=""; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        $(BUILD)/corpus/$$n $$seeds > $(BUILD)/fuzz/$$n.log 2>&1 \
+	        || { tail -n 40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	    tail -n 1 $(BUILD)/fuzz/$$n.log; \
+	done
+
+# The module built with ASan/UBSan, loaded into Debian's nginx with the
+# sanitizer runtime preloaded; the same nginx tests run against it.
+asan: test-deps $(ASAN_MODULE)
+	NGX_WS_MODULE=$(ASAN_MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
+	NGX_WS_ASAN=1 prove -I t/lib t/
+
+# ---------------------------------------------------------------- bench
+
+bench: test-deps build
+	@bench/run.sh "$(NGINX_BIN)" "$(MODULE)" "$(BUILD)/bench"
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,396 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_ws.h"
+
+
+static void *ngx_ws_create_main_conf(ngx_conf_t *cf);
+static void *ngx_ws_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_set_handler(ngx_conf_t *cf,
+    ngx_http_handler_pt handler);
+static ngx_int_t ngx_ws_init_process(ngx_cycle_t *cycle);
+static void ngx_ws_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_ws_commands[] = {
+
+    { ngx_string("ws_socketio"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_socketio,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_namespace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_ws_namespace,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("ws_ping_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, ping_timeout),
+      NULL },
+
+    { ngx_string("ws_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, connect_timeout),
+      NULL },
+
+    { ngx_string("ws_send_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, send_timeout),
+      NULL },
+
+    { ngx_string("ws_max_payload"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, max_payload),
+      NULL },
+
+    { ngx_string("ws_write_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, write_queue),
+      NULL },
+
+    { ngx_string("ws_push"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_push,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_ws_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_ws_create_main_conf,               /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_ws_create_loc_conf,                /* create location configuration */
+    ngx_ws_merge_loc_conf                  /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_ws_module = {
+    NGX_MODULE_V1,
+    &ngx_ws_module_ctx,                    /* module context */
+    ngx_ws_commands,                       /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_ws_init_process,                   /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_ws_exit_process,                   /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+ngx_ws_worker_t  ngx_ws_worker;
+
+
+static void *
+ngx_ws_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_str_t           *root;
+    ngx_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_ws_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->namespaces, cf->pool, 4, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    root = ngx_array_push(&wmcf->namespaces);
+    if (root == NULL) {
+        return NULL;
+    }
+
+    ngx_str_set(root, "/");
+
+    return wmcf;
+}
+
+
+static void *
+ngx_ws_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_ws_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ws_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->namespaces = NULL;
+     */
+
+    conf->ping_interval = NGX_CONF_UNSET_MSEC;
+    conf->ping_timeout = NGX_CONF_UNSET_MSEC;
+    conf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    conf->send_timeout = NGX_CONF_UNSET_MSEC;
+    conf->max_payload = NGX_CONF_UNSET_SIZE;
+    conf->write_queue = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_ws_loc_conf_t *prev = parent;
+    ngx_ws_loc_conf_t *conf = child;
+
+    if (conf->namespaces == NULL) {
+        conf->namespaces = prev->namespaces;
+    }
+
+    /* socket.io's defaults */
+
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              25000);
+    ngx_conf_merge_msec_value(conf->ping_timeout, prev->ping_timeout, 20000);
+    ngx_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout,
+                              45000);
+    ngx_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
+    ngx_conf_merge_size_value(conf->max_payload, prev->max_payload, 1000000);
+    ngx_conf_merge_size_value(conf->write_queue, prev->write_queue,
+                              1024 * 1024);
+
+    if (conf->ping_interval == 0 || conf->ping_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ws_ping_interval and ws_ping_timeout "
+                           "must not be zero");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_payload == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ws_max_payload must not be zero");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_ws_set_handler(cf, ngx_ws_socketio_handler);
+}
+
+
+static char *
+ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_ws_set_handler(cf, ngx_ws_push_handler);
+}
+
+
+static char *
+ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_ws_set_handler(cf, ngx_ws_health_handler);
+}
+
+
+static char *
+ngx_ws_set_handler(ngx_conf_t *cf, ngx_http_handler_pt handler)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return "is duplicate";
+    }
+
+    clcf->handler = handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Namespaces are named in the location; the main configuration numbers
+ * every distinct name, so that each worker keeps one table per namespace
+ * however many locations serve it.
+ */
+
+static char *
+ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    ngx_str_t           *value, *name;
+    ngx_uint_t           i, *index;
+    ngx_ws_main_conf_t  *wmcf;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/'
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, ',')
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '"')
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '\\')
+        || value[1].len > 255)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace \"%V\": it starts with \"/\", "
+                           "has no \",\", \"\"\" or \"\\\" and at most "
+                           "255 characters",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len == 1) {
+        /* "/" is always served */
+        return NGX_CONF_OK;
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_module);
+
+    name = wmcf->namespaces.elts;
+
+    for (i = 0; i < wmcf->namespaces.nelts; i++) {
+        if (name[i].len == value[1].len
+            && ngx_strncmp(name[i].data, value[1].data, value[1].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == wmcf->namespaces.nelts) {
+        name = ngx_array_push(&wmcf->namespaces);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[1];
+    }
+
+    if (wlcf->namespaces == NULL) {
+        wlcf->namespaces = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
+        if (wlcf->namespaces == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    index = ngx_array_push(wlcf->namespaces);
+    if (index == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *index = i;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_init_process(ngx_cycle_t *cycle)
+{
+    ngx_str_t           *name;
+    ngx_uint_t           i;
+    ngx_ws_nsp_t        *nsp;
+    ngx_ws_main_conf_t  *wmcf;
+
+    ngx_memzero(&ngx_ws_worker, sizeof(ngx_ws_worker_t));
+
+    ngx_rbtree_init(&ngx_ws_worker.sessions, &ngx_ws_worker.sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    ngx_ws_worker.start = ngx_time();
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_module);
+    if (wmcf == NULL) {
+        return NGX_OK;
+    }
+
+    nsp = ngx_pcalloc(cycle->pool,
+                      wmcf->namespaces.nelts * sizeof(ngx_ws_nsp_t));
+    if (nsp == NULL) {
+        return NGX_ERROR;
+    }
+
+    name = wmcf->namespaces.elts;
+
+    for (i = 0; i < wmcf->namespaces.nelts; i++) {
+        nsp[i].name = name[i];
+        ngx_queue_init(&nsp[i].sockets);
+        ngx_rbtree_init(&nsp[i].ids, &nsp[i].ids_sentinel,
+                        ngx_str_rbtree_insert_value);
+        ngx_rbtree_init(&nsp[i].rooms, &nsp[i].rooms_sentinel,
+                        ngx_str_rbtree_insert_value);
+    }
+
+    ngx_ws_worker.nsps = nsp;
+    ngx_ws_worker.nnsps = wmcf->namespaces.nelts;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_exit_process(ngx_cycle_t *cycle)
+{
+    /* whatever is still open would be reported as "open socket left" */
+    ngx_ws_session_close_all();
+}

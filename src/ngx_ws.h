@@ -1,0 +1,238 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#ifndef _NGX_WS_H_INCLUDED_
+#define _NGX_WS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_ws_frame.h"
+#include "ngx_ws_eio.h"
+#include "ngx_ws_sio.h"
+#include "ngx_ws_json.h"
+
+
+#define NGX_WS_ID_LEN          20
+#define NGX_WS_ID_RAW          15
+#define NGX_WS_LINGER          2000
+#define NGX_WS_RBUF_MIN        4096
+
+
+typedef struct ngx_ws_nsp_s      ngx_ws_nsp_t;
+typedef struct ngx_ws_session_s  ngx_ws_session_t;
+typedef struct ngx_ws_socket_s   ngx_ws_socket_t;
+typedef struct ngx_ws_room_s     ngx_ws_room_t;
+typedef struct ngx_ws_member_s   ngx_ws_member_t;
+typedef struct ngx_ws_msg_s      ngx_ws_msg_t;
+typedef struct ngx_ws_out_s      ngx_ws_out_t;
+
+
+typedef struct {
+    ngx_array_t                namespaces;     /* ngx_str_t, [0] is "/" */
+} ngx_ws_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t               *namespaces;     /* ngx_uint_t indexes */
+    ngx_msec_t                 ping_interval;
+    ngx_msec_t                 ping_timeout;
+    ngx_msec_t                 connect_timeout;
+    ngx_msec_t                 send_timeout;
+    size_t                     max_payload;
+    size_t                     write_queue;
+} ngx_ws_loc_conf_t;
+
+
+/*
+ * A namespace of this worker: its sockets, the index of their ids (the
+ * room every socket is in) and its named rooms.
+ */
+struct ngx_ws_nsp_s {
+    ngx_str_t                  name;
+    ngx_queue_t                sockets;
+    ngx_uint_t                 nsockets;
+    ngx_rbtree_t               ids;
+    ngx_rbtree_node_t          ids_sentinel;
+    ngx_rbtree_t               rooms;
+    ngx_rbtree_node_t          rooms_sentinel;
+};
+
+
+/* An Engine.IO session: one WebSocket connection after the hand-off. */
+struct ngx_ws_session_s {
+    ngx_connection_t          *connection;
+    ngx_ws_loc_conf_t         *conf;
+    ngx_str_node_t             node;           /* worker's sid index */
+    ngx_ws_socket_t           *sockets;
+
+    u_char                    *rbuf;           /* NULL while idle */
+    size_t                     rbuf_len;
+    size_t                     rbuf_size;
+
+    ngx_ws_out_t              *out;
+    ngx_ws_out_t             **out_last;
+    size_t                     out_bytes;
+
+    ngx_ws_parser_t            parser;
+
+    ngx_msec_t                 heartbeat_at;
+    ngx_msec_t                 connect_at;
+
+    unsigned                   attachments:4;  /* binary frames expected */
+    unsigned                   pong_wait:1;
+    unsigned                   connected:1;
+    unsigned                   closing:1;
+    unsigned                   peer_closed:1;
+    unsigned                   discard:1;
+    unsigned                   error:1;
+    unsigned                   b64:1;
+
+    u_char                     sid[NGX_WS_ID_LEN];
+};
+
+
+/* A Socket.IO socket: a session's membership of one namespace. */
+struct ngx_ws_socket_s {
+    ngx_str_node_t             node;           /* nsp->ids */
+    ngx_queue_t                queue;          /* nsp->sockets */
+    ngx_ws_session_t          *session;
+    ngx_ws_nsp_t              *nsp;
+    ngx_ws_socket_t           *next;           /* session->sockets */
+    ngx_ws_member_t           *rooms;
+    u_char                    *auth;           /* CONNECT payload, kept for
+                                                  the application hooks */
+    uint32_t                   auth_len;
+    uint32_t                   mark;           /* broadcast epoch */
+    u_char                     id[NGX_WS_ID_LEN];
+};
+
+
+struct ngx_ws_room_s {
+    ngx_str_node_t             node;
+    ngx_queue_t                members;
+    ngx_uint_t                 count;
+};
+
+
+struct ngx_ws_member_s {
+    ngx_queue_t                queue;          /* room->members */
+    ngx_ws_member_t           *next;           /* socket->rooms */
+    ngx_ws_room_t             *room;
+    ngx_ws_socket_t           *socket;
+};
+
+
+/*
+ * Encoded WebSocket frames, shared by every receiver of a broadcast and
+ * freed when the last write queue lets go of them.
+ */
+struct ngx_ws_msg_s {
+    ngx_uint_t                 refs;
+    size_t                     len;
+    u_char                     data[1];
+};
+
+
+struct ngx_ws_out_s {
+    ngx_ws_out_t              *next;
+    ngx_ws_msg_t              *msg;
+    size_t                     pos;
+};
+
+
+/* What a broadcast selects: a namespace, rooms (none: all), except rooms. */
+typedef struct {
+    ngx_ws_nsp_t              *nsp;
+    ngx_str_t                 *rooms;
+    ngx_uint_t                 nrooms;
+    ngx_str_t                 *except;
+    ngx_uint_t                 nexcept;
+} ngx_ws_target_t;
+
+
+typedef void (*ngx_ws_socket_pt)(ngx_ws_socket_t *sock, void *data);
+
+
+/* An event encoded once, in the two forms a client may need. */
+typedef struct {
+    ngx_ws_msg_t              *msg;            /* binary as binary frames */
+    ngx_ws_msg_t              *msg_b64;        /* binary as "b<base64>" */
+    ngx_str_t                  text;           /* the Socket.IO packet */
+    ngx_str_t                 *bins;
+    ngx_uint_t                 nbins;
+} ngx_ws_event_t;
+
+
+typedef struct {
+    ngx_rbtree_t               sessions;
+    ngx_rbtree_node_t          sentinel;
+    ngx_uint_t                 nsessions;
+    ngx_ws_nsp_t              *nsps;
+    ngx_uint_t                 nnsps;
+    uint32_t                   epoch;
+    time_t                     start;
+} ngx_ws_worker_t;
+
+
+extern ngx_module_t     ngx_ws_module;
+extern ngx_ws_worker_t  ngx_ws_worker;
+
+
+/* ngx_ws_http.c */
+ngx_int_t ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len);
+ngx_int_t ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
+
+/* ngx_ws_handshake.c */
+ngx_int_t ngx_ws_socketio_handler(ngx_http_request_t *r);
+
+/* ngx_ws_session.c */
+ngx_ws_session_t *ngx_ws_session_create(ngx_connection_t *c,
+    ngx_ws_loc_conf_t *conf, u_char *data, size_t len);
+void ngx_ws_session_start(ngx_ws_session_t *s);
+void ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
+void ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data,
+    size_t len);
+void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code);
+void ngx_ws_session_close_all(void);
+void ngx_ws_id_generate(u_char *id);
+
+/* ngx_ws_socket.c */
+ngx_int_t ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,
+    size_t len);
+ngx_int_t ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data,
+    size_t len);
+void ngx_ws_socket_destroy(ngx_ws_socket_t *sock);
+void ngx_ws_socket_disconnect(ngx_ws_socket_t *sock);
+ngx_ws_nsp_t *ngx_ws_nsp_find(u_char *name, size_t len);
+
+/* ngx_ws_room.c */
+ngx_int_t ngx_ws_room_join(ngx_ws_socket_t *sock, ngx_str_t *name);
+void ngx_ws_room_leave(ngx_ws_socket_t *sock, ngx_str_t *name);
+void ngx_ws_room_leave_all(ngx_ws_socket_t *sock);
+ngx_uint_t ngx_ws_select(ngx_ws_target_t *t, ngx_ws_socket_pt handler,
+    void *data);
+
+/* ngx_ws_msg.c */
+ngx_ws_msg_t *ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p);
+ngx_ws_msg_t *ngx_ws_msg_text(u_char *data, size_t len);
+void ngx_ws_msg_release(ngx_ws_msg_t *msg);
+ngx_ws_msg_t *ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned b64);
+void ngx_ws_event_release(ngx_ws_event_t *ev);
+
+/* ngx_ws_push.c */
+ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);
+
+/* ngx_ws_health.c */
+ngx_int_t ngx_ws_health_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_WS_H_INCLUDED_ */

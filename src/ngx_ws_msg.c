@@ -1,0 +1,146 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include "ngx_ws.h"
+
+
+static ngx_ws_msg_t *ngx_ws_event_encode(ngx_ws_event_t *ev,
+    unsigned b64);
+
+
+/* A message holding one frame; *p is where its payload goes. */
+
+ngx_ws_msg_t *
+ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p)
+{
+    size_t         hlen;
+    ngx_ws_msg_t  *msg;
+
+    hlen = ngx_ws_frame_header_len(len);
+
+    msg = ngx_alloc(offsetof(ngx_ws_msg_t, data) + hlen + len,
+                    ngx_cycle->log);
+    if (msg == NULL) {
+        return NULL;
+    }
+
+    msg->refs = 1;
+    msg->len = hlen + len;
+
+    *p = ngx_ws_frame_header_write(msg->data, opcode, len);
+
+    return msg;
+}
+
+
+ngx_ws_msg_t *
+ngx_ws_msg_text(u_char *data, size_t len)
+{
+    u_char        *p;
+    ngx_ws_msg_t  *msg;
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, len, &p);
+    if (msg == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, data, len);
+
+    return msg;
+}
+
+
+void
+ngx_ws_msg_release(ngx_ws_msg_t *msg)
+{
+    if (--msg->refs == 0) {
+        ngx_free(msg);
+    }
+}
+
+
+/*
+ * The frames of an event, built on first use and shared by every receiver:
+ * the Engine.IO message "4<packet>" and one frame per binary attachment,
+ * binary frames or, for clients that asked for base64, "b<base64>" text.
+ */
+
+ngx_ws_msg_t *
+ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned b64)
+{
+    ngx_ws_msg_t  **msg;
+
+    msg = b64 ? &ev->msg_b64 : &ev->msg;
+
+    if (*msg == NULL) {
+        *msg = ngx_ws_event_encode(ev, b64);
+    }
+
+    return *msg;
+}
+
+
+static ngx_ws_msg_t *
+ngx_ws_event_encode(ngx_ws_event_t *ev, unsigned b64)
+{
+    u_char        *p;
+    size_t         len, plen;
+    ngx_uint_t     i;
+    ngx_ws_msg_t  *msg;
+
+    len = ngx_ws_frame_header_len(1 + ev->text.len) + 1 + ev->text.len;
+
+    for (i = 0; i < ev->nbins; i++) {
+        plen = b64 ? 1 + ngx_ws_base64_encoded_len(ev->bins[i].len)
+                   : ev->bins[i].len;
+        len += ngx_ws_frame_header_len(plen) + plen;
+    }
+
+    msg = ngx_alloc(offsetof(ngx_ws_msg_t, data) + len, ngx_cycle->log);
+    if (msg == NULL) {
+        return NULL;
+    }
+
+    msg->refs = 1;
+    msg->len = len;
+
+    p = ngx_ws_frame_header_write(msg->data, NGX_WS_OP_TEXT,
+                                  1 + ev->text.len);
+    *p++ = NGX_WS_EIO_MESSAGE;
+    p = ngx_cpymem(p, ev->text.data, ev->text.len);
+
+    for (i = 0; i < ev->nbins; i++) {
+        if (b64) {
+            plen = 1 + ngx_ws_base64_encoded_len(ev->bins[i].len);
+            p = ngx_ws_frame_header_write(p, NGX_WS_OP_TEXT, plen);
+            *p++ = 'b';
+            p = ngx_ws_base64_encode(p, ev->bins[i].data, ev->bins[i].len);
+
+        } else {
+            p = ngx_ws_frame_header_write(p, NGX_WS_OP_BINARY,
+                                          ev->bins[i].len);
+            p = ngx_cpymem(p, ev->bins[i].data, ev->bins[i].len);
+        }
+    }
+
+    return msg;
+}
+
+
+void
+ngx_ws_event_release(ngx_ws_event_t *ev)
+{
+    if (ev->msg) {
+        ngx_ws_msg_release(ev->msg);
+        ev->msg = NULL;
+    }
+
+    if (ev->msg_b64) {
+        ngx_ws_msg_release(ev->msg_b64);
+        ev->msg_b64 = NULL;
+    }
+}

@@ -1,0 +1,881 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include <openssl/rand.h>
+
+#include "ngx_ws.h"
+
+
+static void ngx_ws_read_handler(ngx_event_t *rev);
+static void ngx_ws_write_handler(ngx_event_t *wev);
+static ngx_int_t ngx_ws_session_read(ngx_ws_session_t *s);
+static ngx_int_t ngx_ws_session_parse(ngx_ws_session_t *s);
+static ngx_int_t ngx_ws_session_grow(ngx_ws_session_t *s, size_t size);
+static ngx_int_t ngx_ws_session_flush(ngx_ws_session_t *s);
+static void ngx_ws_session_fail(ngx_ws_session_t *s);
+static void ngx_ws_session_finalize(ngx_ws_session_t *s);
+static void ngx_ws_session_detach(ngx_ws_session_t *s);
+static int ngx_ws_on_message(void *data, unsigned opcode, u_char *payload,
+    size_t len);
+static int ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload,
+    size_t len);
+static void ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary,
+    u_char *payload, size_t len);
+static void ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode,
+    u_char *payload, size_t len);
+static void ngx_ws_heartbeat(ngx_ws_session_t *s);
+static void ngx_ws_timer_arm(ngx_ws_session_t *s);
+static void *ngx_ws_parser_alloc(void *data, size_t size);
+static void ngx_ws_parser_free(void *data, void *p);
+
+
+static const ngx_ws_parser_ops_t  ngx_ws_parser_ops = {
+    ngx_ws_on_message,
+    ngx_ws_parser_alloc,
+    ngx_ws_parser_free
+};
+
+
+/* One "2" ping frame serves every session of the worker. */
+static ngx_ws_msg_t  *ngx_ws_ping_msg;
+
+
+ngx_ws_session_t *
+ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf,
+    u_char *data, size_t len)
+{
+    ngx_ws_session_t  *s;
+
+    s = ngx_calloc(sizeof(ngx_ws_session_t), c->log);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->connection = c;
+    s->conf = conf;
+    s->out_last = &s->out;
+
+    if (len) {
+        if (ngx_ws_session_grow(s, ngx_max(len, NGX_WS_RBUF_MIN)) != NGX_OK) {
+            ngx_free(s);
+            return NULL;
+        }
+
+        ngx_memcpy(s->rbuf, data, len);
+        s->rbuf_len = len;
+    }
+
+    ngx_ws_id_generate(s->sid);
+
+    s->node.str.data = s->sid;
+    s->node.str.len = NGX_WS_ID_LEN;
+    s->node.node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
+
+    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node.node);
+    ngx_ws_worker.nsessions++;
+
+    return s;
+}
+
+
+void
+ngx_ws_session_start(ngx_ws_session_t *s)
+{
+    u_char            *p;
+    size_t             len;
+    ngx_msec_t         now;
+    ngx_ws_msg_t      *msg;
+    ngx_connection_t  *c;
+    ngx_ws_loc_conf_t *conf;
+
+    c = s->connection;
+    conf = s->conf;
+
+    c->read->handler = ngx_ws_read_handler;
+    c->write->handler = ngx_ws_write_handler;
+    c->log->action = "serving socket.io";
+
+    /* an idle connection is told about a graceful shutdown */
+    c->idle = 1;
+
+    if (ngx_tcp_nodelay(c) != NGX_OK) {
+        ngx_ws_session_finalize(s);
+        return;
+    }
+
+    if (ngx_exiting || ngx_terminate) {
+        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY);
+        return;
+    }
+
+    len = ngx_ws_eio_open_len(NGX_WS_ID_LEN, conf->ping_interval,
+                              conf->ping_timeout, conf->max_payload);
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, len, &p);
+    if (msg == NULL) {
+        ngx_ws_session_finalize(s);
+        return;
+    }
+
+    ngx_ws_eio_open_write(p, s->sid, NGX_WS_ID_LEN, conf->ping_interval,
+                          conf->ping_timeout, conf->max_payload);
+
+    ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+
+    now = ngx_current_msec;
+    s->heartbeat_at = now + conf->ping_interval;
+    s->connect_at = now + conf->connect_timeout;
+
+    ngx_ws_timer_arm(s);
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_ws_session_finalize(s);
+        return;
+    }
+
+    if (s->rbuf_len || c->read->ready) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * The common case writes at once, with no allocation; only what the socket
+ * does not take is queued, and a queue over the bound drops the client so
+ * that one slow reader cannot grow the worker's memory.  Never closes the
+ * session here: the caller may be walking a room.
+ */
+
+void
+ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
+{
+    size_t             pos;
+    ssize_t            n;
+    ngx_ws_out_t      *out;
+    ngx_connection_t  *c;
+
+    if (s->error) {
+        return;
+    }
+
+    c = s->connection;
+    pos = 0;
+
+    if (s->out == NULL) {
+        n = c->send(c, msg->data, msg->len);
+
+        if (n == (ssize_t) msg->len) {
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_ws_session_fail(s);
+            return;
+        }
+
+        if (n > 0) {
+            pos = n;
+        }
+    }
+
+    if (s->out_bytes + (msg->len - pos) > s->conf->write_queue) {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "ws: slow reader, %uz bytes queued over "
+                      "ws_write_queue %uz, closing",
+                      s->out_bytes + (msg->len - pos), s->conf->write_queue);
+        ngx_ws_session_fail(s);
+        return;
+    }
+
+    out = ngx_alloc(sizeof(ngx_ws_out_t), c->log);
+    if (out == NULL) {
+        ngx_ws_session_fail(s);
+        return;
+    }
+
+    out->next = NULL;
+    out->msg = msg;
+    out->pos = pos;
+    msg->refs++;
+
+    *s->out_last = out;
+    s->out_last = &out->next;
+    s->out_bytes += msg->len - pos;
+
+    if (!c->write->timer_set) {
+        ngx_add_timer(c->write, s->conf->send_timeout);
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_ws_session_fail(s);
+    }
+}
+
+
+void
+ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data, size_t len)
+{
+    ngx_ws_msg_t  *msg;
+
+    msg = ngx_ws_msg_text(data, len);
+    if (msg == NULL) {
+        ngx_ws_session_fail(s);
+        return;
+    }
+
+    ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+}
+
+
+/* The close is finished from the write event, outside any room walk. */
+
+static void
+ngx_ws_session_fail(ngx_ws_session_t *s)
+{
+    s->error = 1;
+    ngx_post_event(s->connection->write, &ngx_posted_events);
+}
+
+
+/*
+ * Starts the closing handshake: the sockets leave their namespaces now,
+ * the close frame is queued, and the connection waits a little for the
+ * client's close frame or end of stream.  The wait timer is not
+ * cancelable, so an exiting worker lets its clients see the close.
+ */
+
+void
+ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code)
+{
+    u_char            *p;
+    ngx_ws_msg_t      *msg;
+    ngx_connection_t  *c;
+
+    if (s->closing) {
+        return;
+    }
+
+    c = s->connection;
+    s->closing = 1;
+
+    ngx_ws_session_detach(s);
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_CLOSE, code ? 2 : 0, &p);
+    if (msg == NULL) {
+        ngx_ws_session_fail(s);
+        return;
+    }
+
+    if (code) {
+        p[0] = (u_char) (code >> 8);
+        p[1] = (u_char) (code & 0xff);
+    }
+
+    ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    c->read->cancelable = 0;
+    ngx_add_timer(c->read, NGX_WS_LINGER);
+}
+
+
+static void
+ngx_ws_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t  *c;
+    ngx_ws_session_t  *s;
+
+    c = rev->data;
+    s = c->data;
+
+    if (c->close) {
+
+        /* a graceful shutdown, or worker_shutdown_timeout */
+
+        c->close = 0;
+
+        if (c->error || s->closing) {
+            ngx_ws_session_finalize(s);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: worker is shutting down, closing");
+
+        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY);
+    }
+
+    if (rev->timedout) {
+        rev->timedout = 0;
+
+        if (s->closing) {
+            ngx_ws_session_finalize(s);
+            return;
+        }
+
+        ngx_ws_heartbeat(s);
+    }
+
+    if (ngx_ws_session_read(s) == NGX_DONE) {
+        return;
+    }
+
+    if (s->error) {
+        ngx_ws_session_finalize(s);
+    }
+}
+
+
+static ngx_int_t
+ngx_ws_session_read(ngx_ws_session_t *s)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (s->rbuf_len && ngx_ws_session_parse(s) == NGX_DONE) {
+        return NGX_DONE;
+    }
+
+    while (c->read->ready) {
+
+        if (s->rbuf == NULL
+            && ngx_ws_session_grow(s, NGX_WS_RBUF_MIN) != NGX_OK)
+        {
+            ngx_ws_session_finalize(s);
+            return NGX_DONE;
+        }
+
+        n = c->recv(c, s->rbuf + s->rbuf_len, s->rbuf_size - s->rbuf_len);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_ws_session_finalize(s);
+            return NGX_DONE;
+        }
+
+        s->rbuf_len += n;
+
+        if (ngx_ws_session_parse(s) == NGX_DONE) {
+            return NGX_DONE;
+        }
+    }
+
+    /* an idle connection keeps no read buffer */
+
+    if (s->rbuf_len == 0 && s->rbuf) {
+        ngx_free(s->rbuf);
+        s->rbuf = NULL;
+        s->rbuf_size = 0;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_ws_session_finalize(s);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Returns NGX_DONE when the session was finalized meanwhile. */
+
+static ngx_int_t
+ngx_ws_session_parse(ngx_ws_session_t *s)
+{
+    size_t   need;
+    ssize_t  n;
+
+    if (s->discard) {
+        /* after a protocol error the rest of the stream means nothing */
+        s->rbuf_len = 0;
+        return NGX_OK;
+    }
+
+    n = ngx_ws_parser_execute(&s->parser, s->rbuf, s->rbuf_len,
+                              s->conf->max_payload, &ngx_ws_parser_ops, s,
+                              &need);
+
+    if (n == NGX_WS_PARSE_STOPPED) {
+        return NGX_DONE;
+    }
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "ws: bad frame, closing with %z", -n);
+        s->rbuf_len = 0;
+        s->discard = 1;
+        ngx_ws_session_close(s, (ngx_uint_t) -n);
+        return NGX_OK;
+    }
+
+    if (n) {
+        s->rbuf_len -= n;
+        ngx_memmove(s->rbuf, s->rbuf + n, s->rbuf_len);
+    }
+
+    if (need > s->rbuf_size) {
+        if (ngx_ws_session_grow(s, need) != NGX_OK) {
+            ngx_ws_session_finalize(s);
+            return NGX_DONE;
+        }
+
+    } else if (s->rbuf_len == s->rbuf_size) {
+        /* a frame header longer than the buffer cannot happen */
+        ngx_ws_session_finalize(s);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_session_grow(ngx_ws_session_t *s, size_t size)
+{
+    u_char  *buf;
+
+    buf = ngx_alloc(size, s->connection->log);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (s->rbuf) {
+        ngx_memcpy(buf, s->rbuf, s->rbuf_len);
+        ngx_free(s->rbuf);
+    }
+
+    s->rbuf = buf;
+    s->rbuf_size = size;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t  *c;
+    ngx_ws_session_t  *s;
+
+    c = wev->data;
+    s = c->data;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "ws: client timed out reading, closing");
+        c->timedout = 1;
+        ngx_ws_session_finalize(s);
+        return;
+    }
+
+    if (s->error || ngx_ws_session_flush(s) != NGX_OK) {
+        ngx_ws_session_finalize(s);
+        return;
+    }
+
+    /* the client closed first: our close frame was its answer */
+
+    if (s->out == NULL && s->peer_closed) {
+        ngx_ws_session_finalize(s);
+    }
+}
+
+
+static ngx_int_t
+ngx_ws_session_flush(ngx_ws_session_t *s)
+{
+    ssize_t            n;
+    ngx_uint_t         progress;
+    ngx_ws_out_t      *out;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+    progress = 0;
+
+    while (s->out) {
+        out = s->out;
+
+        n = c->send(c, out->msg->data + out->pos, out->msg->len - out->pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        progress = 1;
+        out->pos += n;
+        s->out_bytes -= n;
+
+        if (out->pos < out->msg->len) {
+            break;
+        }
+
+        s->out = out->next;
+        ngx_ws_msg_release(out->msg);
+        ngx_free(out);
+    }
+
+    if (s->out == NULL) {
+        s->out_last = &s->out;
+
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
+        return NGX_OK;
+    }
+
+    /* send_timeout counts from the last progress, as nginx's does */
+
+    if (progress || !c->write->timer_set) {
+        ngx_add_timer(c->write, s->conf->send_timeout);
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_session_detach(ngx_ws_session_t *s)
+{
+    ngx_ws_socket_t  *sock;
+
+    while (s->sockets) {
+        sock = s->sockets;
+        s->sockets = sock->next;
+        ngx_ws_socket_destroy(sock);
+    }
+}
+
+
+static void
+ngx_ws_session_finalize(ngx_ws_session_t *s)
+{
+    ngx_ws_out_t      *out;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    ngx_ws_session_detach(s);
+
+    while (s->out) {
+        out = s->out;
+        s->out = out->next;
+        ngx_ws_msg_release(out->msg);
+        ngx_free(out);
+    }
+
+    ngx_ws_parser_reset(&s->parser, &ngx_ws_parser_ops, s);
+
+    if (s->rbuf) {
+        ngx_free(s->rbuf);
+    }
+
+    ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node.node);
+    ngx_ws_worker.nsessions--;
+
+    ngx_free(s);
+
+    c->data = NULL;
+
+    ngx_http_close_connection(c);
+}
+
+
+void
+ngx_ws_session_close_all(void)
+{
+    ngx_rbtree_node_t  *node;
+    ngx_ws_session_t   *s;
+
+    while (ngx_ws_worker.sessions.root != ngx_ws_worker.sessions.sentinel) {
+        node = ngx_rbtree_min(ngx_ws_worker.sessions.root,
+                              ngx_ws_worker.sessions.sentinel);
+        s = (ngx_ws_session_t *) ((u_char *) node
+                                  - offsetof(ngx_ws_session_t, node));
+        ngx_ws_session_finalize(s);
+    }
+}
+
+
+/* Returns non-zero only when the session is gone. */
+
+static int
+ngx_ws_on_message(void *data, unsigned opcode, u_char *payload, size_t len)
+{
+    ngx_ws_session_t *s = data;
+
+    switch (opcode) {
+
+    case NGX_WS_OP_CLOSE:
+        return ngx_ws_on_close(s, payload, len);
+
+    case NGX_WS_OP_PING:
+        if (!s->closing) {
+            ngx_ws_send_control(s, NGX_WS_OP_PONG, payload, len);
+        }
+        return 0;
+
+    case NGX_WS_OP_PONG:
+        /* Engine.IO keeps its own heartbeat; WebSocket pongs mean nothing */
+        return 0;
+
+    default:
+        if (!s->closing) {
+            ngx_ws_on_engineio(s, opcode == NGX_WS_OP_BINARY, payload, len);
+        }
+        return 0;
+    }
+}
+
+
+static int
+ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload, size_t len)
+{
+    ngx_uint_t  code;
+
+    if (s->closing) {
+        /* the answer to our close frame */
+        ngx_ws_session_finalize(s);
+        return 1;
+    }
+
+    code = (len >= 2) ? (ngx_uint_t) (payload[0] << 8 | payload[1]) : 0;
+
+    ngx_ws_session_close(s, code);
+
+    if (s->out == NULL || s->error) {
+        ngx_ws_session_finalize(s);
+        return 1;
+    }
+
+    /* the close frame is still queued: finish once it is written */
+    s->peer_closed = 1;
+
+    return 0;
+}
+
+
+static void
+ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode, u_char *payload,
+    size_t len)
+{
+    u_char        *p;
+    ngx_ws_msg_t  *msg;
+
+    msg = ngx_ws_msg_frame(opcode, len, &p);
+    if (msg == NULL) {
+        ngx_ws_session_fail(s);
+        return;
+    }
+
+    ngx_memcpy(p, payload, len);
+
+    ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+}
+
+
+static void
+ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
+    size_t len)
+{
+    ngx_int_t            rc;
+    ngx_ws_eio_packet_t  pkt;
+
+    if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "ws: engine.io parse error, closing");
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        return;
+    }
+
+    switch (pkt.type) {
+
+    case NGX_WS_EIO_MESSAGE:
+        if (pkt.binary) {
+            rc = ngx_ws_socket_attachment(s, pkt.data, pkt.len);
+
+        } else {
+            rc = ngx_ws_socket_packet(s, pkt.data, pkt.len);
+        }
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                          "ws: invalid socket.io packet, closing");
+            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        }
+
+        return;
+
+    case NGX_WS_EIO_PONG:
+        if (s->pong_wait) {
+            s->pong_wait = 0;
+            s->heartbeat_at = ngx_current_msec + s->conf->ping_interval;
+            ngx_ws_timer_arm(s);
+        }
+
+        return;
+
+    case NGX_WS_EIO_PING:
+        /* v4 clients never ping: engine.io closes on it */
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "ws: ping from client, closing");
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        return;
+
+    case NGX_WS_EIO_CLOSE:
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        return;
+
+    default:
+        /* open, upgrade and noop mean nothing on a WebSocket-only session */
+        return;
+    }
+}
+
+
+/*
+ * One timer serves the heartbeat and the connect timeout: it fires at the
+ * earlier of the two deadlines, and the handler looks at both.
+ */
+
+static void
+ngx_ws_heartbeat(ngx_ws_session_t *s)
+{
+    u_char          *p;
+    ngx_msec_t       now;
+    ngx_connection_t *c;
+
+    c = s->connection;
+    now = ngx_current_msec;
+
+    if (!s->connected && (ngx_msec_int_t) (now - s->connect_at) >= 0) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: no namespace connected in time, closing");
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        return;
+    }
+
+    if ((ngx_msec_int_t) (now - s->heartbeat_at) >= 0) {
+
+        if (s->pong_wait) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "ws: ping timeout, closing");
+            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+            return;
+        }
+
+        if (ngx_ws_ping_msg == NULL) {
+            ngx_ws_ping_msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 1, &p);
+            if (ngx_ws_ping_msg == NULL) {
+                ngx_ws_session_fail(s);
+                return;
+            }
+
+            *p = NGX_WS_EIO_PING;
+        }
+
+        ngx_ws_session_send(s, ngx_ws_ping_msg);
+
+        s->pong_wait = 1;
+        s->heartbeat_at = now + s->conf->ping_timeout;
+    }
+
+    ngx_ws_timer_arm(s);
+}
+
+
+static void
+ngx_ws_timer_arm(ngx_ws_session_t *s)
+{
+    ngx_msec_t        at;
+    ngx_msec_int_t    delay;
+    ngx_connection_t *c;
+
+    c = s->connection;
+    at = s->heartbeat_at;
+
+    if (!s->connected && (ngx_msec_int_t) (s->connect_at - at) < 0) {
+        at = s->connect_at;
+    }
+
+    delay = (ngx_msec_int_t) (at - ngx_current_msec);
+
+    if (delay < 0) {
+        delay = 0;
+    }
+
+    /* re-added exactly: ngx_add_timer() would keep a timer 300 ms off */
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    c->read->cancelable = 1;
+    ngx_add_timer(c->read, (ngx_msec_t) delay);
+}
+
+
+void
+ngx_ws_id_generate(u_char *id)
+{
+    ngx_str_t  src, dst;
+    u_char     raw[NGX_WS_ID_RAW];
+
+    /*
+     * The first byte names the worker, so that a request of this session
+     * arriving at another worker can be routed here.
+     */
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "ws: RAND_bytes() failed");
+    }
+
+    raw[0] = (u_char) ngx_worker;
+
+    src.data = raw;
+    src.len = sizeof(raw);
+    dst.data = id;
+
+    ngx_encode_base64url(&dst, &src);
+}
+
+
+static void *
+ngx_ws_parser_alloc(void *data, size_t size)
+{
+    ngx_ws_session_t *s = data;
+
+    return ngx_alloc(size, s->connection->log);
+}
+
+
+static void
+ngx_ws_parser_free(void *data, void *p)
+{
+    ngx_free(p);
+}

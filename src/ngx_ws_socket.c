@@ -1,0 +1,305 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include "ngx_ws.h"
+
+
+#define NGX_WS_INVALID_NSP  "{\"message\":\"Invalid namespace\"}"
+
+
+static ngx_ws_socket_t *ngx_ws_socket_find(ngx_ws_session_t *s,
+    u_char *nsp, size_t len);
+static ngx_ws_nsp_t *ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name,
+    size_t len);
+static ngx_int_t ngx_ws_socket_connect(ngx_ws_session_t *s,
+    ngx_ws_sio_packet_t *pkt);
+static void ngx_ws_socket_unlink(ngx_ws_socket_t *sock);
+static ngx_int_t ngx_ws_socket_reply(ngx_ws_session_t *s, unsigned type,
+    u_char *nsp, size_t nsp_len, u_char *json, size_t json_len);
+
+
+/*
+ * What socket.io's Client.ondecoded() accepts: a CONNECT to a namespace
+ * not joined yet, anything else but CONNECT and CONNECT_ERROR to a joined
+ * one.  Every other packet is a protocol error that closes the connection.
+ */
+
+ngx_int_t
+ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
+{
+    ngx_ws_socket_t      *sock;
+    ngx_ws_sio_packet_t   pkt;
+
+    if (s->attachments) {
+        /* text while the attachments of a binary packet are due */
+        return NGX_ERROR;
+    }
+
+    if (ngx_ws_sio_decode(data, len, &pkt) != 0) {
+        return NGX_ERROR;
+    }
+
+    sock = ngx_ws_socket_find(s, pkt.nsp, pkt.nsp_len);
+
+    switch (pkt.type) {
+
+    case NGX_WS_SIO_CONNECT:
+        if (sock) {
+            return NGX_ERROR;
+        }
+
+        return ngx_ws_socket_connect(s, &pkt);
+
+    case NGX_WS_SIO_DISCONNECT:
+        if (sock == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_ws_socket_unlink(sock);
+        ngx_ws_socket_destroy(sock);
+        return NGX_OK;
+
+    case NGX_WS_SIO_EVENT:
+    case NGX_WS_SIO_ACK:
+        /* nobody listens yet: socket.io drops such events, and so do we */
+        return sock ? NGX_OK : NGX_ERROR;
+
+    case NGX_WS_SIO_BINARY_EVENT:
+    case NGX_WS_SIO_BINARY_ACK:
+        if (sock == NULL) {
+            return NGX_ERROR;
+        }
+
+        s->attachments = pkt.attachments;
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+ngx_int_t
+ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data, size_t len)
+{
+    if (s->attachments == 0) {
+        /* binary with no packet waiting for it */
+        return NGX_ERROR;
+    }
+
+    s->attachments--;
+
+    return NGX_OK;
+}
+
+
+static ngx_ws_socket_t *
+ngx_ws_socket_find(ngx_ws_session_t *s, u_char *nsp, size_t len)
+{
+    ngx_ws_socket_t  *sock;
+
+    for (sock = s->sockets; sock; sock = sock->next) {
+        if (sock->nsp->name.len == len
+            && ngx_memcmp(sock->nsp->name.data, nsp, len) == 0)
+        {
+            return sock;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_ws_nsp_t *
+ngx_ws_nsp_find(u_char *name, size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ws_worker.nnsps; i++) {
+        if (ngx_ws_worker.nsps[i].name.len == len
+            && ngx_memcmp(ngx_ws_worker.nsps[i].name.data, name, len) == 0)
+        {
+            return &ngx_ws_worker.nsps[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* "/" and the namespaces of the session's location */
+
+static ngx_ws_nsp_t *
+ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name, size_t len)
+{
+    ngx_uint_t     i, *index;
+    ngx_ws_nsp_t  *nsp;
+
+    if (ngx_ws_worker.nnsps == 0) {
+        return NULL;
+    }
+
+    if (len == 1 && name[0] == '/') {
+        return &ngx_ws_worker.nsps[0];
+    }
+
+    if (s->conf->namespaces == NULL) {
+        return NULL;
+    }
+
+    index = s->conf->namespaces->elts;
+
+    for (i = 0; i < s->conf->namespaces->nelts; i++) {
+        nsp = &ngx_ws_worker.nsps[index[i]];
+
+        if (nsp->name.len == len && ngx_memcmp(nsp->name.data, name, len) == 0)
+        {
+            return nsp;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
+{
+    u_char           *p;
+    ngx_ws_nsp_t     *nsp;
+    ngx_ws_socket_t  *sock;
+    u_char            reply[sizeof("{\"sid\":\"\"}") - 1 + NGX_WS_ID_LEN];
+
+    nsp = ngx_ws_nsp_served(s, pkt->nsp, pkt->nsp_len);
+
+    if (nsp == NULL) {
+        return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
+                                   pkt->nsp_len,
+                                   (u_char *) NGX_WS_INVALID_NSP,
+                                   sizeof(NGX_WS_INVALID_NSP) - 1);
+    }
+
+    sock = ngx_calloc(sizeof(ngx_ws_socket_t), s->connection->log);
+    if (sock == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (pkt->data_len) {
+        sock->auth = ngx_alloc(pkt->data_len, s->connection->log);
+        if (sock->auth == NULL) {
+            ngx_free(sock);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(sock->auth, pkt->data, pkt->data_len);
+        sock->auth_len = (uint32_t) pkt->data_len;
+    }
+
+    ngx_ws_id_generate(sock->id);
+
+    sock->session = s;
+    sock->nsp = nsp;
+    sock->next = s->sockets;
+    s->sockets = sock;
+
+    ngx_queue_insert_tail(&nsp->sockets, &sock->queue);
+    nsp->nsockets++;
+
+    sock->node.str.data = sock->id;
+    sock->node.str.len = NGX_WS_ID_LEN;
+    sock->node.node.key = ngx_crc32_short(sock->id, NGX_WS_ID_LEN);
+    ngx_rbtree_insert(&nsp->ids, &sock->node.node);
+
+    s->connected = 1;
+
+    p = ngx_cpymem(reply, "{\"sid\":\"", sizeof("{\"sid\":\"") - 1);
+    p = ngx_cpymem(p, sock->id, NGX_WS_ID_LEN);
+    *p++ = '"';
+    *p++ = '}';
+
+    return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
+                               nsp->name.len, reply, p - reply);
+}
+
+
+/* A server-side disconnect: the client is told and does not reconnect. */
+
+void
+ngx_ws_socket_disconnect(ngx_ws_socket_t *sock)
+{
+    ngx_ws_session_t  *s;
+
+    s = sock->session;
+
+    (void) ngx_ws_socket_reply(s, NGX_WS_SIO_DISCONNECT, sock->nsp->name.data,
+                               sock->nsp->name.len, NULL, 0);
+
+    ngx_ws_socket_unlink(sock);
+    ngx_ws_socket_destroy(sock);
+}
+
+
+static void
+ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
+{
+    ngx_ws_socket_t  **prev;
+
+    for (prev = &sock->session->sockets; *prev; prev = &(*prev)->next) {
+        if (*prev == sock) {
+            *prev = sock->next;
+            return;
+        }
+    }
+}
+
+
+/* Leaves the namespace; the caller has taken it off the session's list. */
+
+void
+ngx_ws_socket_destroy(ngx_ws_socket_t *sock)
+{
+    ngx_ws_room_leave_all(sock);
+
+    ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
+    ngx_queue_remove(&sock->queue);
+    sock->nsp->nsockets--;
+
+    if (sock->auth) {
+        ngx_free(sock->auth);
+    }
+
+    ngx_free(sock);
+}
+
+
+static ngx_int_t
+ngx_ws_socket_reply(ngx_ws_session_t *s, unsigned type, u_char *nsp,
+    size_t nsp_len, u_char *json, size_t json_len)
+{
+    u_char        *p;
+    size_t         len;
+    ngx_ws_msg_t  *msg;
+
+    len = 1 + ngx_ws_sio_header_len(type, nsp_len, 0, -1) + json_len;
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, len, &p);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p++ = NGX_WS_EIO_MESSAGE;
+    p = ngx_ws_sio_header_write(p, type, nsp, nsp_len, 0, -1);
+
+    if (json_len) {
+        ngx_memcpy(p, json, json_len);
+    }
+
+    ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+
+    return NGX_OK;
+}
