@@ -139,7 +139,10 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
 
         /* the reassembled length never exceeds max_payload */
 
-        if (!control && plen > (uint64_t) (max_payload - p->frag_len)) {
+        if (!control
+            && (p->frag_len > max_payload
+                || plen > (uint64_t) (max_payload - p->frag_len)))
+        {
             return ngx_ws_frame_error(NGX_WS_CLOSE_TOO_BIG);
         }
 

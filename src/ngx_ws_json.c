@@ -650,7 +650,11 @@ ngx_ws_json_char(const u_char **pp, u_char *out)
         break;
 
     case 'u':
-        (void) ngx_ws_json_hex4(p + 2, &cp);
+        if (ngx_ws_json_hex4(p + 2, &cp) != 0) {
+            /* not a valid token: the caller broke the contract */
+            cp = 0xfffd;
+        }
+
         p += 6;
 
         if (cp >= 0xd800 && cp <= 0xdbff
