@@ -1,0 +1,351 @@
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
+ * The benchmark's bookkeeping, for bench/run.sh:
+ *
+ *   node report.js merge P99_MS FILE...
+ *       merges the JSON lines of several loadgen processes of one run
+ *       (the first file is the publisher for fanout) into one line;
+ *   node report.js report RAW.jsonl OUT.json LATEST.json META_JSON
+ *       takes the medians of the runs, prints the table, writes the JSON.
+ */
+
+'use strict';
+
+const fs = require('node:fs');
+
+function readJson(file) {
+    try {
+        const text = fs.readFileSync(file, 'utf8').trim();
+        return text ? JSON.parse(text.split('\n')[0]) : null;
+    } catch (e) {
+        return null;
+    }
+}
+
+/* ----------------------------------------------------------------- merge */
+
+function pct(hist, p) {
+    const n = hist.reduce((a, [, c]) => a + c, 0);
+    const want = Math.max(1, Math.ceil(n * p / 100));
+    let seen = 0;
+
+    for (const [v, c] of hist) {
+        seen += c;
+        if (seen >= want) {
+            return v / 1000;
+        }
+    }
+    return 0;
+}
+
+function mergeHist(hists) {
+    const m = new Map();
+
+    for (const h of hists) {
+        for (const [v, c] of h || []) {
+            m.set(v, (m.get(v) || 0) + c);
+        }
+    }
+    return [...m.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function merge(p99Limit, files) {
+    const rs = files.map(readJson).filter((r) => r !== null);
+    const sum = (f) => rs.reduce((a, r) => a + (f(r) || 0), 0);
+
+    if (rs.length === 0) {
+        return null;
+    }
+
+    const start = Math.min(...rs.map((r) => r.t_start_us));
+    const ready = Math.max(...rs.map((r) => r.t_ready_us));
+    const secs = (ready - start) / 1e6;
+    const out = {
+        mode: rs[0].mode, port: rs[0].port, nsp: rs[0].nsp,
+        processes: rs.length,
+        n: sum((r) => r.n), connected: sum((r) => r.connected),
+        failed: sum((r) => r.failed), closed: sum((r) => r.closed),
+        connect_seconds: secs,
+        connects_per_s: secs > 0 ? sum((r) => r.connected) / secs : 0,
+        /* per-process percentiles: the worst of them */
+        handshake_p50_ms: Math.max(...rs.map((r) => r.handshake_p50_ms)),
+        handshake_p99_ms: Math.max(...rs.map((r) => r.handshake_p99_ms)),
+        t_start_us: start, t_ready_us: ready,
+        pings: sum((r) => r.pings), errors: {},
+    };
+
+    for (const r of rs) {
+        for (const [k, v] of Object.entries(r.errors || {})) {
+            out.errors[k] = (out.errors[k] || 0) + v;
+        }
+    }
+
+    if (out.mode !== 'fanout') {
+        return out;
+    }
+
+    const pub = rs.find((r) => !r.sub_only) || rs[0];
+
+    out.push = pub.push;
+    out.payload = pub.payload;
+    out.step_seconds = pub.step_seconds;
+    out.steps = pub.steps.map((ps, i) => {
+        const hist = mergeHist(rs.map((r) => r.steps[i] && r.steps[i].hist));
+        const received = sum((r) => r.steps[i] && r.steps[i].received);
+        const closed = sum((r) => r.steps[i] && r.steps[i].closed);
+        const subscribers = ps.subscribers
+            + sum((r) => (r === pub ? 0 : r.connected));
+        const expected = ps.sent * subscribers;
+        const s = {
+            ...ps, subscribers, received, closed, hist,
+            target_deliveries_per_s: ps.rate * subscribers,
+            ratio: expected > 0 ? received / expected : 0,
+            delivered_per_s: received / pub.step_seconds,
+            p50_ms: pct(hist, 50), p99_ms: pct(hist, 99),
+            max_ms: Math.max(0, ...rs.map((r) => (r.steps[i] || {}).max_ms
+                || 0)),
+        };
+
+        s.pass = ps.sent === ps.planned && ps.push_errors === 0
+            && ps.acked === ps.sent && closed === 0 && subscribers > 0
+            && received === expected && s.p99_ms <= p99Limit;
+        return s;
+    });
+
+    const passed = out.steps.filter((s) => s.pass && !s.probe);
+
+    out.max_pass_rate = Math.max(0, ...passed.map((s) => s.rate));
+    out.max_pass_deliveries_per_s = Math.max(0,
+        ...passed.map((s) => s.target_deliveries_per_s));
+    return out;
+}
+
+/* ---------------------------------------------------------------- report */
+
+function median(xs) {
+    const v = xs.filter((x) => typeof x === 'number' && isFinite(x))
+        .sort((a, b) => a - b);
+
+    if (v.length === 0) {
+        return null;
+    }
+    return v.length % 2 ? v[(v.length - 1) / 2]
+        : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+function summarize(raw) {
+    const servers = {};
+    const get = (s) => (servers[s] = servers[s] || {
+        memory: {}, connect: [], fanout: [], probe_p50: [], probe_p99: [],
+        saturation: [], notes: [],
+    });
+
+    for (const rec of raw) {
+        const s = get(rec.server);
+        const r = rec.result;
+
+        switch (rec.metric) {
+        case 'memory': {
+            const m = (s.memory[rec.n] = s.memory[rec.n] || []);
+            if (r && r.connected >= rec.n) {
+                m.push((rec.rss_kb - rec.rss_base_kb) * 1024 / r.connected);
+            } else {
+                s.notes.push('memory n=' + rec.n + ' run ' + rec.run + ': '
+                    + (r ? r.connected : 0) + ' connected');
+            }
+            break;
+        }
+        case 'connect':
+            if (r && r.connected >= rec.n) {
+                s.connect.push(r.connects_per_s);
+            } else {
+                s.notes.push('connect run ' + rec.run + ': '
+                    + (r ? r.connected : 0) + ' of ' + rec.n + ' connected');
+            }
+            break;
+        case 'fanout': {
+            if (!r || !r.steps || r.connected < rec.n) {
+                s.notes.push('fanout run ' + rec.run + ': '
+                    + (r ? r.connected : 0) + ' of ' + rec.n + ' subscribed');
+                break;
+            }
+            const probe = r.steps.find((x) => x.probe);
+            if (r.closed > 0) {
+                s.notes.push('fanout run ' + rec.run + ': ' + r.closed
+                    + ' subscribers closed by the server');
+            }
+            s.fanout.push(r.max_pass_deliveries_per_s);
+            if (probe) {
+                s.probe_p50.push(probe.p50_ms);
+                s.probe_p99.push(probe.p99_ms);
+                if (probe.ratio < 1) {
+                    s.notes.push('fanout run ' + rec.run + ': probe '
+                        + 'delivered ' + (probe.ratio * 100).toFixed(2)
+                        + ' %');
+                }
+            }
+            s.saturation.push(Math.max(...r.steps.map(
+                (x) => x.delivered_per_s)));
+            break;
+        }
+        case 'slots':
+            s.slots = {
+                measured: (rec.rss_big_kb - rec.rss_small_kb) * 1024
+                    / (rec.wc_big - rec.wc_small),
+                computed: null, rss_small_kb: rec.rss_small_kb,
+                rss_big_kb: rec.rss_big_kb,
+            };
+            if (rec.sizes) {
+                const [c, e] = rec.sizes.split(' ').map(Number);
+                s.slots.computed = c + 2 * e;
+                s.slots.sizeof_connection = c;
+                s.slots.sizeof_event = e;
+            }
+            break;
+        }
+    }
+
+    const out = {};
+
+    for (const [name, s] of Object.entries(servers)) {
+        const memory = {};
+
+        for (const [n, v] of Object.entries(s.memory)) {
+            memory[n] = { median: median(v), runs: v };
+        }
+        out[name] = {
+            memory_per_conn_bytes: memory,
+            connects_per_s: { median: median(s.connect), runs: s.connect },
+            fanout_deliveries_per_s: { median: median(s.fanout),
+                runs: s.fanout },
+            probe_p50_ms: { median: median(s.probe_p50), runs: s.probe_p50 },
+            probe_p99_ms: { median: median(s.probe_p99), runs: s.probe_p99 },
+            saturation_deliveries_per_s: { median: median(s.saturation),
+                runs: s.saturation },
+            slots: s.slots || null,
+            notes: s.notes,
+        };
+    }
+    return out;
+}
+
+function fmt(v, kind) {
+    if (v === null || v === undefined) {
+        return '-';
+    }
+    switch (kind) {
+    case 'kb':
+        return (v / 1024).toFixed(2) + ' KB';
+    case 'rate':
+        return Math.round(v).toLocaleString('en-US');
+    case 'ms':
+        return v.toFixed(1) + ' ms';
+    default:
+        return String(v);
+    }
+}
+
+function ratio(a, b) {
+    if (a === null || b === null || a === undefined || b === undefined
+        || b === 0) {
+        return '-';
+    }
+    return (a / b).toFixed(2) + 'x';
+}
+
+function table(sum, meta) {
+    const cols = ['ngx_ws', 'node', 'climit'];
+    const m = (srv, f) => (sum[srv] ? f(sum[srv]) : null);
+    const n = meta.n.toLocaleString('en-US');
+    const nb = meta.n_big.toLocaleString('en-US');
+    const rows = [
+        ['idle memory / connection @ ' + n, 'kb',
+            (s) => (s.memory_per_conn_bytes[meta.n] || {}).median],
+        ['idle memory / connection @ ' + nb, 'kb',
+            (s) => (s.memory_per_conn_bytes[meta.n_big] || {}).median],
+        ['connects/s (' + n + ')', 'rate',
+            (s) => s.connects_per_s.median],
+        ['fan-out deliveries/s, 100 %, p99 <= ' + meta.p99_ms + ' ms',
+            'rate', (s) => s.fanout_deliveries_per_s.median],
+        ['p50 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s',
+            'ms', (s) => s.probe_p50_ms.median],
+        ['p99 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s',
+            'ms', (s) => s.probe_p99_ms.median],
+        ['highest delivered/s seen (any step)', 'rate',
+            (s) => s.saturation_deliveries_per_s.median],
+    ];
+    const head = ['metric (median of ' + meta.runs + ')', 'ngx_ws', 'Node',
+        'C limit', 'ngx_ws/Node', 'ngx_ws/C-limit'];
+    const lines = [head];
+
+    for (const [label, kind, f] of rows) {
+        const v = cols.map((c) => m(c, f));
+        lines.push([label, ...v.map((x) => fmt(x, kind)),
+            ratio(v[0], v[1]), ratio(v[0], v[2])]);
+    }
+
+    const slots = sum.ngx_ws && sum.ngx_ws.slots;
+    if (slots) {
+        lines.push(['nginx preallocation / worker_connections slot',
+            Math.round(slots.measured) + ' B'
+            + (slots.computed ? ' (' + slots.computed + ' B)' : ''),
+            '-', '-', '-', '-']);
+    }
+
+    const w = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+    const fmtLine = (l) => '| ' + l.map((c, i) => (i === 0 ? c.padEnd(w[i])
+        : c.padStart(w[i]))).join(' | ') + ' |';
+
+    return [fmtLine(lines[0]),
+        '|' + w.map((x, i) => (i === 0 ? '-'.repeat(x + 2)
+            : '-'.repeat(x + 1) + ':')).join('|') + '|',
+        ...lines.slice(1).map(fmtLine)].join('\n');
+}
+
+function report(rawFile, outFile, latestFile, metaJson) {
+    const meta = JSON.parse(metaJson);
+    const raw = fs.readFileSync(rawFile, 'utf8').split('\n')
+        .filter((l) => l.trim()).map((l) => JSON.parse(l));
+    const sum = summarize(raw);
+    const text = table(sum, meta);
+    const notes = [];
+
+    for (const [name, s] of Object.entries(sum)) {
+        for (const note of s.notes) {
+            notes.push(name + ': ' + note);
+        }
+    }
+
+    /* the raw records without the histograms of split runs */
+    const rawSlim = JSON.parse(JSON.stringify(raw, (k, v) =>
+        (k === 'hist' ? undefined : v)));
+    const doc = { meta, summary: sum, table: text, notes, raw: rawSlim };
+    const json = JSON.stringify(doc, null, 1) + '\n';
+
+    fs.writeFileSync(outFile, json);
+    fs.writeFileSync(latestFile, json);
+
+    console.log('\nngx_ws benchmark, commit ' + meta.commit + ', ' + meta.date
+        + ' (' + meta.cpus + ' CPUs, ' + meta.cpu + ')');
+    console.log(text);
+    if (notes.length) {
+        console.log('\nnotes:\n  ' + notes.join('\n  '));
+    }
+    console.log('\nresults: ' + outFile);
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+
+if (cmd === 'merge') {
+    console.log(JSON.stringify(merge(Number(args[0]), args.slice(1))));
+} else if (cmd === 'report') {
+    report(args[0], args[1], args[2], args[3]);
+} else {
+    console.error('usage: report.js merge P99_MS FILE... | '
+        + 'report RAW OUT LATEST META');
+    process.exit(2);
+}
