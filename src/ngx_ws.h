@@ -196,8 +196,13 @@ ngx_int_t ngx_ws_socketio_handler(ngx_http_request_t *r);
 
 /* ngx_ws_session.c */
 ngx_ws_session_t *ngx_ws_session_create(ngx_connection_t *c,
-    ngx_ws_loc_conf_t *conf, u_char *data, size_t len);
+    ngx_ws_loc_conf_t *conf);
+u_char *ngx_ws_session_open(ngx_ws_session_t *s, ngx_pool_t *pool,
+    size_t *len);
+ngx_int_t ngx_ws_session_input(ngx_ws_session_t *s, u_char *data,
+    size_t len);
 void ngx_ws_session_start(ngx_ws_session_t *s);
+void ngx_ws_session_free(ngx_ws_session_t *s);
 void ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
 void ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data,
     size_t len);

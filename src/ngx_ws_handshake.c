@@ -36,6 +36,7 @@ static ngx_uint_t ngx_ws_has_token(ngx_table_elt_t *h, const char *token,
 static ngx_int_t ngx_ws_add_header(ngx_http_request_t *r, const char *name,
     size_t nlen, u_char *value, size_t vlen);
 static ngx_int_t ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key);
+static void ngx_ws_session_abort(void *data);
 static void ngx_ws_handoff(ngx_http_request_t *r);
 static void ngx_ws_release_http(ngx_connection_t *c,
     ngx_http_connection_t *hc);
@@ -279,19 +280,25 @@ ngx_ws_add_header(ngx_http_request_t *r, const char *name, size_t nlen,
 
 /*
  * The 101 goes out through the header filter (so the access log and
- * headers added with "always" see it); the request is then freed in
+ * headers added with "always" see it), with the Engine.IO open packet
+ * behind it in the same write; the request is then freed in
  * ngx_ws_handoff() and the connection kept, as a keepalive connection is.
  */
 
 static ngx_int_t
 ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
 {
-    u_char             *accept;
-    ngx_int_t           rc;
-    ngx_str_t           src, dst;
-    ngx_sha1_t          sha1;
-    ngx_connection_t   *c;
-    u_char              hash[20];
+    u_char              *accept, *open;
+    size_t               len;
+    ngx_int_t            rc;
+    ngx_str_t            src, dst, value;
+    ngx_buf_t           *b;
+    ngx_sha1_t           sha1;
+    ngx_chain_t          out;
+    ngx_connection_t    *c;
+    ngx_ws_session_t    *s;
+    ngx_pool_cleanup_t  *cln;
+    u_char               hash[20];
 
     c = r->connection;
 
@@ -322,16 +329,61 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the session is freed with the request unless the hand-off happens */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s = ngx_ws_session_create(c, ngx_http_get_module_loc_conf(r,
+                                                              ngx_ws_module));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_ws_session_abort;
+    cln->data = s;
+    ngx_http_set_ctx(r, cln, ngx_ws_module);
+
+    /* engine.io-client's forceBase64: binary goes out as "b<base64>" */
+
+    if (ngx_http_arg(r, (u_char *) "b64", 3, &value) == NGX_OK) {
+        s->b64 = 1;
+    }
+
+    open = ngx_ws_session_open(s, r->pool, &len);
+    if (open == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = open;
+    b->last = open + len;
+    b->memory = 1;
+    b->flush = 1;
+    b->last_buf = 1;
+
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
     r->headers_out.content_length_n = -1;
-    r->header_only = 1;
     r->keepalive = 0;
 
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK) {
         return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    if (ngx_http_output_filter(r, &out) == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     /*
@@ -350,13 +402,20 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
 
 
 static void
+ngx_ws_session_abort(void *data)
+{
+    ngx_ws_session_free(data);
+}
+
+
+static void
 ngx_ws_handoff(ngx_http_request_t *r)
 {
     ngx_buf_t              *b;
-    ngx_str_t               value;
     ngx_connection_t       *c;
     ngx_ws_session_t       *s;
     ngx_ws_loc_conf_t      *wlcf;
+    ngx_pool_cleanup_t     *cln;
     ngx_http_connection_t  *hc;
 
     c = r->connection;
@@ -365,7 +424,7 @@ ngx_ws_handoff(ngx_http_request_t *r)
     if (c->write->timedout) {
         c->timedout = 1;
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "ws: client timed out sending 101");
+                      "ws: client timed out reading the 101");
         ngx_http_finalize_request(r, NGX_ERROR);
         return;
     }
@@ -394,21 +453,20 @@ ngx_ws_handoff(ngx_http_request_t *r)
         ngx_del_timer(c->write);
     }
 
-    /* bytes that came with the handshake are already WebSocket frames */
+    cln = ngx_http_get_module_ctx(r, ngx_ws_module);
+    s = cln->data;
 
     b = r->header_in;
 
-    s = ngx_ws_session_create(c, wlcf, b->pos, b->last - b->pos);
-    if (s == NULL) {
+    if (b->pos < b->last
+        && ngx_ws_session_input(s, b->pos, b->last - b->pos) != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_ERROR);
         return;
     }
 
-    /* engine.io-client's forceBase64: binary goes out as "b<base64>" */
-
-    if (ngx_http_arg(r, (u_char *) "b64", 3, &value) == NGX_OK) {
-        s->b64 = 1;
-    }
+    /* from here on the session owns the connection */
+    cln->handler = NULL;
 
     hc = r->http_connection;
 

@@ -45,8 +45,7 @@ static ngx_ws_msg_t  *ngx_ws_ping_msg;
 
 
 ngx_ws_session_t *
-ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf,
-    u_char *data, size_t len)
+ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf)
 {
     ngx_ws_session_t  *s;
 
@@ -58,16 +57,6 @@ ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf,
     s->connection = c;
     s->conf = conf;
     s->out_last = &s->out;
-
-    if (len) {
-        if (ngx_ws_session_grow(s, ngx_max(len, NGX_WS_RBUF_MIN)) != NGX_OK) {
-            ngx_free(s);
-            return NULL;
-        }
-
-        ngx_memcpy(s->rbuf, data, len);
-        s->rbuf_len = len;
-    }
 
     ngx_ws_id_generate(s->sid);
 
@@ -82,13 +71,55 @@ ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf,
 }
 
 
+/* The Engine.IO open packet as a whole frame, allocated from pool. */
+
+u_char *
+ngx_ws_session_open(ngx_ws_session_t *s, ngx_pool_t *pool, size_t *len)
+{
+    u_char             *frame, *p;
+    size_t              plen;
+    ngx_ws_loc_conf_t  *conf;
+
+    conf = s->conf;
+
+    plen = ngx_ws_eio_open_len(NGX_WS_ID_LEN, conf->ping_interval,
+                               conf->ping_timeout, conf->max_payload);
+
+    *len = ngx_ws_frame_header_len(plen) + plen;
+
+    frame = ngx_pnalloc(pool, *len);
+    if (frame == NULL) {
+        return NULL;
+    }
+
+    p = ngx_ws_frame_header_write(frame, NGX_WS_OP_TEXT, plen);
+    ngx_ws_eio_open_write(p, s->sid, NGX_WS_ID_LEN, conf->ping_interval,
+                          conf->ping_timeout, conf->max_payload);
+
+    return frame;
+}
+
+
+/* Bytes the client sent right behind its handshake: already frames. */
+
+ngx_int_t
+ngx_ws_session_input(ngx_ws_session_t *s, u_char *data, size_t len)
+{
+    if (ngx_ws_session_grow(s, ngx_max(len, NGX_WS_RBUF_MIN)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->rbuf, data, len);
+    s->rbuf_len = len;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_ws_session_start(ngx_ws_session_t *s)
 {
-    u_char            *p;
-    size_t             len;
     ngx_msec_t         now;
-    ngx_ws_msg_t      *msg;
     ngx_connection_t  *c;
     ngx_ws_loc_conf_t *conf;
 
@@ -111,21 +142,6 @@ ngx_ws_session_start(ngx_ws_session_t *s)
         ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY);
         return;
     }
-
-    len = ngx_ws_eio_open_len(NGX_WS_ID_LEN, conf->ping_interval,
-                              conf->ping_timeout, conf->max_payload);
-
-    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, len, &p);
-    if (msg == NULL) {
-        ngx_ws_session_finalize(s);
-        return;
-    }
-
-    ngx_ws_eio_open_write(p, s->sid, NGX_WS_ID_LEN, conf->ping_interval,
-                          conf->ping_timeout, conf->max_payload);
-
-    ngx_ws_session_send(s, msg);
-    ngx_ws_msg_release(msg);
 
     now = ngx_current_msec;
     s->heartbeat_at = now + conf->ping_interval;
@@ -573,10 +589,24 @@ ngx_ws_session_detach(ngx_ws_session_t *s)
 static void
 ngx_ws_session_finalize(ngx_ws_session_t *s)
 {
-    ngx_ws_out_t      *out;
     ngx_connection_t  *c;
 
     c = s->connection;
+
+    ngx_ws_session_free(s);
+
+    c->data = NULL;
+
+    ngx_http_close_connection(c);
+}
+
+
+/* Frees the session alone: also for one whose 101 never went out. */
+
+void
+ngx_ws_session_free(ngx_ws_session_t *s)
+{
+    ngx_ws_out_t  *out;
 
     ngx_ws_session_detach(s);
 
@@ -597,10 +627,6 @@ ngx_ws_session_finalize(ngx_ws_session_t *s)
     ngx_ws_worker.nsessions--;
 
     ngx_free(s);
-
-    c->data = NULL;
-
-    ngx_http_close_connection(c);
 }
 
 
