@@ -178,6 +178,8 @@ typedef struct {
     ngx_uint_t                 nnsps;
     uint32_t                   epoch;
     time_t                     start;
+    size_t                     rand_left;
+    u_char                     rand[NGX_WS_ID_RAW * 64];
 } ngx_ws_worker_t;
 
 

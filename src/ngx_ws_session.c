@@ -5,6 +5,7 @@
  */
 
 
+#include <sys/random.h>
 #include <openssl/rand.h>
 
 #include "ngx_ws.h"
@@ -29,6 +30,7 @@ static void ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode,
     u_char *payload, size_t len);
 static void ngx_ws_heartbeat(ngx_ws_session_t *s);
 static void ngx_ws_timer_arm(ngx_ws_session_t *s);
+static void ngx_ws_random(u_char *buf, size_t len);
 static void *ngx_ws_parser_alloc(void *data, size_t size);
 static void ngx_ws_parser_free(void *data, void *p);
 
@@ -871,15 +873,12 @@ ngx_ws_id_generate(u_char *id)
     ngx_str_t  src, dst;
     u_char     raw[NGX_WS_ID_RAW];
 
+    ngx_ws_random(raw, sizeof(raw));
+
     /*
      * The first byte names the worker, so that a request of this session
      * arriving at another worker can be routed here.
      */
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "ws: RAND_bytes() failed");
-    }
 
     raw[0] = (u_char) ngx_worker;
 
@@ -888,6 +887,36 @@ ngx_ws_id_generate(u_char *id)
     dst.data = id;
 
     ngx_encode_base64url(&dst, &src);
+}
+
+
+/*
+ * Unguessable bytes from the kernel's CSPRNG, fetched in batches: one
+ * getrandom() serves 64 ids.  The batch is the worker's own (it starts
+ * empty after the fork), and is never handed out twice.
+ */
+
+static void
+ngx_ws_random(u_char *buf, size_t len)
+{
+    ngx_ws_worker_t  *w;
+
+    w = &ngx_ws_worker;
+
+    if (w->rand_left < len) {
+        if (getrandom(w->rand, sizeof(w->rand), GRND_NONBLOCK)
+            != (ssize_t) sizeof(w->rand)
+            && RAND_bytes(w->rand, sizeof(w->rand)) != 1)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "ws: no random bytes for session ids");
+        }
+
+        w->rand_left = sizeof(w->rand);
+    }
+
+    w->rand_left -= len;
+    ngx_memcpy(buf, w->rand + w->rand_left, len);
 }
 
 
