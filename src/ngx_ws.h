@@ -23,6 +23,7 @@
 #define NGX_WS_ID_RAW          15
 #define NGX_WS_LINGER          2000
 #define NGX_WS_RBUF_MIN        4096
+#define NGX_WS_READ_BUDGET     65536
 
 
 typedef struct ngx_ws_nsp_s      ngx_ws_nsp_t;
@@ -93,6 +94,7 @@ struct ngx_ws_session_s {
     unsigned                   discard:1;
     unsigned                   error:1;
     unsigned                   b64:1;
+    unsigned                   started:1;
 
     u_char                     sid[NGX_WS_ID_LEN];
 };
@@ -192,6 +194,7 @@ ngx_int_t ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
 ngx_int_t ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
+ngx_int_t ngx_ws_http_not_allowed(ngx_http_request_t *r, const char *allow);
 
 /* ngx_ws_handshake.c */
 ngx_int_t ngx_ws_socketio_handler(ngx_http_request_t *r);
@@ -210,7 +213,7 @@ void ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data,
     size_t len);
 void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code);
 void ngx_ws_session_close_all(void);
-void ngx_ws_id_generate(u_char *id);
+ngx_int_t ngx_ws_id_generate(u_char *id);
 
 /* ngx_ws_socket.c */
 ngx_int_t ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,

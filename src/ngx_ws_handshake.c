@@ -297,10 +297,12 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
     ngx_chain_t          out;
     ngx_connection_t    *c;
     ngx_ws_session_t    *s;
+    ngx_ws_loc_conf_t   *wlcf;
     ngx_pool_cleanup_t  *cln;
     u_char               hash[20];
 
     c = r->connection;
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
 
     ngx_sha1_init(&sha1);
     ngx_sha1_update(&sha1, key->data, key->len);
@@ -336,8 +338,7 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s = ngx_ws_session_create(c, ngx_http_get_module_loc_conf(r,
-                                                              ngx_ws_module));
+    s = ngx_ws_session_create(c, wlcf);
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -429,7 +430,7 @@ ngx_ws_handoff(ngx_http_request_t *r)
         return;
     }
 
-    if (r->out || c->buffered) {
+    if (r->out || r->buffered || c->buffered) {
 
         /* the 101 is still on its way */
 
@@ -438,7 +439,7 @@ ngx_ws_handoff(ngx_http_request_t *r)
             return;
         }
 
-        if (r->out || c->buffered) {
+        if (r->out || r->buffered || c->buffered) {
             ngx_add_timer(c->write, wlcf->send_timeout);
 
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {

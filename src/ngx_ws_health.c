@@ -22,7 +22,7 @@ ngx_ws_health_handler(ngx_http_request_t *r)
     ngx_ws_nsp_t  *nsp;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_ws_http_not_allowed(r, "GET, HEAD");
     }
 
     len = sizeof("{\"status\":\"ok\",\"pid\":,\"uptime\":,\"connections\":,"

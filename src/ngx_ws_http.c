@@ -79,3 +79,24 @@ ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_ws_http_reply(r, status, buf, p - buf);
 }
+
+
+/* 405 with the Allow header, in JSON like every other answer here */
+
+ngx_int_t
+ngx_ws_http_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_ws_http_error(r, NGX_HTTP_NOT_ALLOWED, "use %s", allow);
+}

@@ -18,6 +18,11 @@
  */
 
 
+#define NGX_WS_PUSH_JOIN        1
+#define NGX_WS_PUSH_LEAVE       2
+#define NGX_WS_PUSH_DISCONNECT  3
+
+
 typedef struct {
     u_char                    *start;
     size_t                     len;
@@ -45,44 +50,35 @@ static ngx_int_t ngx_ws_push_strings(ngx_ws_push_t *p, const char *key,
 static ngx_int_t ngx_ws_push_emit(ngx_ws_push_t *p);
 static ngx_int_t ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev,
     ngx_str_t *event);
-static u_char *ngx_ws_push_member(u_char *p, u_char *end, const char *key);
+static u_char *ngx_ws_push_member(u_char *p, u_char *end, const char *key,
+    size_t *len, ngx_ws_json_type_e *type);
 static void ngx_ws_push_emit_one(ngx_ws_socket_t *sock, void *data);
 static ngx_int_t ngx_ws_push_sockets(ngx_ws_push_t *p, ngx_str_t *op);
 static void ngx_ws_push_collect(ngx_ws_socket_t *sock, void *data);
 static ngx_int_t ngx_ws_push_matched(ngx_http_request_t *r, ngx_uint_t n);
 
 
-static const char  *ngx_ws_reserved_events[] = {
-    "connect", "connect_error", "disconnect", "disconnecting",
-    "newListener", "removeListener", NULL
-};
-
-
 ngx_int_t
 ngx_ws_push_handler(ngx_http_request_t *r)
 {
+    size_t            len;
     ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
     if (r->method != NGX_HTTP_POST) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
-
-        return ngx_ws_http_error(r, NGX_HTTP_NOT_ALLOWED, "use POST");
+        return ngx_ws_http_not_allowed(r, "POST");
     }
 
     h = r->headers_in.content_type;
 
+    len = sizeof("application/json") - 1;
+
     if (h == NULL
-        || h->value.len < sizeof("application/json") - 1
-        || ngx_strncasecmp(h->value.data, (u_char *) "application/json",
-                           sizeof("application/json") - 1) != 0)
+        || h->value.len < len
+        || ngx_strncasecmp(h->value.data, (u_char *) "application/json", len)
+           != 0
+        || (h->value.len > len
+            && h->value.data[len] != ';' && h->value.data[len] != ' '))
     {
         return ngx_ws_http_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                  "Content-Type must be application/json");
@@ -189,6 +185,17 @@ ngx_ws_push_run(ngx_ws_push_t *p)
 {
     cJSON      *op;
     ngx_str_t   name;
+
+    /*
+     * The strict scanner first: arguments are cut from the body's own
+     * bytes, so what cJSON would let through (invalid UTF-8, leading
+     * zeros) must not reach a client.
+     */
+
+    if (!ngx_ws_json_valid(p->body, p->body + p->len)) {
+        p->error = "body is not valid JSON";
+        return NGX_ERROR;
+    }
 
     p->json = cJSON_ParseWithLength((char *) p->body, p->len);
 
@@ -356,23 +363,29 @@ invalid:
 static ngx_int_t
 ngx_ws_push_emit(ngx_ws_push_t *p)
 {
-    cJSON           *event, *data;
-    ngx_str_t        name;
-    ngx_uint_t       i, n;
-    ngx_ws_event_t   ev;
+    u_char              *end;
+    cJSON               *data;
+    ngx_str_t            event;
+    ngx_uint_t           n;
+    ngx_ws_event_t       ev;
+    ngx_ws_json_type_e   type;
 
-    event = cJSON_GetObjectItemCaseSensitive(p->json, "event");
+    end = p->body + p->len;
 
-    if (!cJSON_IsString(event) || event->valuestring[0] == '\0') {
-        p->error = "\\\"event\\\" is required and must be a string";
+    /* the name goes out as written, escapes and all */
+
+    event.data = ngx_ws_push_member(p->body, end, "event", &event.len,
+                                    &type);
+
+    if (event.data == NULL || type != NGX_WS_JSON_STRING || event.len == 2) {
+        p->error = "\\\"event\\\" is required and must be a non-empty "
+                   "string";
         return NGX_ERROR;
     }
 
-    for (i = 0; ngx_ws_reserved_events[i]; i++) {
-        if (ngx_strcmp(event->valuestring, ngx_ws_reserved_events[i]) == 0) {
-            p->error = "\\\"event\\\" is a reserved name";
-            return NGX_ERROR;
-        }
+    if (ngx_ws_sio_reserved_event(event.data, event.data + event.len)) {
+        p->error = "\\\"event\\\" is a reserved name";
+        return NGX_ERROR;
     }
 
     data = cJSON_GetObjectItemCaseSensitive(p->json, "data");
@@ -382,12 +395,9 @@ ngx_ws_push_emit(ngx_ws_push_t *p)
         return NGX_ERROR;
     }
 
-    name.data = (u_char *) event->valuestring;
-    name.len = ngx_strlen(event->valuestring);
-
     ngx_memzero(&ev, sizeof(ngx_ws_event_t));
 
-    if (ngx_ws_push_encode(p, &ev, &name) != NGX_OK) {
+    if (ngx_ws_push_encode(p, &ev, &event) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -408,15 +418,15 @@ ngx_ws_push_emit(ngx_ws_push_t *p)
 static ngx_int_t
 ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
 {
-    u_char        *pos, *end, *data, *elt, *elt_end, *out, *bin;
-    size_t         len, json_len, bin_len, total_bin;
-    unsigned       nbins, total;
-    ngx_str_t     *nsp;
-    ngx_uint_t     i, nargs;
-    unsigned       k;
-    ngx_array_t    args;
-    ngx_ws_push_arg_t  *arg;
-    size_t         lens[NGX_WS_SIO_MAX_ATTACHMENTS];
+    u_char              *pos, *end, *data, *elt, *elt_end, *out, *bin;
+    size_t               len, data_len, json_len, bin_len, total_bin;
+    unsigned             nbins, total, k;
+    ngx_str_t           *nsp;
+    ngx_uint_t           i, nargs;
+    ngx_array_t          args;
+    ngx_ws_push_arg_t   *arg;
+    ngx_ws_json_type_e   type;
+    size_t               lens[NGX_WS_SIO_MAX_ATTACHMENTS];
 
     if (ngx_array_init(&args, p->request->pool, 4, sizeof(ngx_ws_push_arg_t))
         != NGX_OK)
@@ -425,7 +435,11 @@ ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
     }
 
     end = p->body + p->len;
-    data = ngx_ws_push_member(p->body, end, "data");
+    data = ngx_ws_push_member(p->body, end, "data", &data_len, &type);
+
+    if (data && type != NGX_WS_JSON_ARRAY) {
+        data = NULL;
+    }
 
     total = 0;
     total_bin = 0;
@@ -468,7 +482,7 @@ ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
     len = ngx_ws_sio_header_len(total ? NGX_WS_SIO_BINARY_EVENT
                                       : NGX_WS_SIO_EVENT,
                                 nsp->len, total, -1)
-          + 2 + ngx_ws_json_string_len(event->data, event->len);
+          + 2 + event->len;
 
     for (i = 0; i < nargs; i++) {
         len += 1 + arg[i].json_len;
@@ -488,7 +502,7 @@ ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
                                              : NGX_WS_SIO_EVENT,
                                   nsp->data, nsp->len, total, -1);
     *out++ = '[';
-    out = ngx_ws_json_string_write(out, event->data, event->len);
+    out = ngx_cpymem(out, event->data, event->len);
 
     total = 0;
 
@@ -528,13 +542,16 @@ ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
 }
 
 
-/* The raw value of a top-level member, or NULL. */
+/*
+ * The raw value of a top-level member (the first of that name, as cJSON
+ * finds it), or NULL.  The body is valid JSON already.
+ */
 
 static u_char *
-ngx_ws_push_member(u_char *p, u_char *end, const char *key)
+ngx_ws_push_member(u_char *p, u_char *end, const char *key, size_t *len,
+    ngx_ws_json_type_e *type)
 {
-    u_char               *k, *k_end, *v;
-    ngx_ws_json_type_e    type;
+    u_char  *k, *k_end, *v;
 
     p = ngx_ws_json_skip_ws(p, end);
 
@@ -551,7 +568,7 @@ ngx_ws_push_member(u_char *p, u_char *end, const char *key)
             return NULL;
         }
 
-        k_end = ngx_ws_json_value(k, end, &type);
+        k_end = ngx_ws_json_value(k, end, type);
         if (k_end == NULL) {
             return NULL;
         }
@@ -564,15 +581,14 @@ ngx_ws_push_member(u_char *p, u_char *end, const char *key)
 
         v = ngx_ws_json_skip_ws(p + 1, end);
 
-        p = ngx_ws_json_value(v, end, &type);
+        p = ngx_ws_json_value(v, end, type);
         if (p == NULL) {
             return NULL;
         }
 
-        /* the first one, as cJSON finds it */
-
         if (ngx_ws_json_string_eq(k, k_end, key)) {
-            return (type == NGX_WS_JSON_ARRAY) ? v : NULL;
+            *len = p - v;
+            return v;
         }
 
         p = ngx_ws_json_skip_ws(p, end);
@@ -607,19 +623,19 @@ ngx_ws_push_sockets(ngx_ws_push_t *p, ngx_str_t *op)
     cJSON             *close;
     ngx_str_t         *rooms;
     ngx_uint_t         i, j, nrooms, n;
+    ngx_uint_t         what;
     ngx_array_t        sockets;
     ngx_ws_socket_t  **sock;
-    enum { JOIN, LEAVE, DISCONNECT } what;
 
     if (op->len == 4 && ngx_strncmp(op->data, "join", 4) == 0) {
-        what = JOIN;
+        what = NGX_WS_PUSH_JOIN;
 
     } else if (op->len == 5 && ngx_strncmp(op->data, "leave", 5) == 0) {
-        what = LEAVE;
+        what = NGX_WS_PUSH_LEAVE;
 
     } else if (op->len == 10 && ngx_strncmp(op->data, "disconnect", 10) == 0)
     {
-        what = DISCONNECT;
+        what = NGX_WS_PUSH_DISCONNECT;
 
     } else {
         p->error = "unknown \\\"op\\\": use emit, join, leave or disconnect";
@@ -630,7 +646,7 @@ ngx_ws_push_sockets(ngx_ws_push_t *p, ngx_str_t *op)
     nrooms = 0;
     close = NULL;
 
-    if (what == DISCONNECT) {
+    if (what == NGX_WS_PUSH_DISCONNECT) {
         close = cJSON_GetObjectItemCaseSensitive(p->json, "close");
 
         if (close && !cJSON_IsBool(close)) {
@@ -667,15 +683,15 @@ ngx_ws_push_sockets(ngx_ws_push_t *p, ngx_str_t *op)
     for (i = 0; i < n; i++) {
         switch (what) {
 
-        case JOIN:
+        case NGX_WS_PUSH_JOIN:
             for (j = 0; j < nrooms; j++) {
                 if (ngx_ws_room_join(sock[i], &rooms[j]) != NGX_OK) {
-                    return NGX_ERROR;
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
                 }
             }
             break;
 
-        case LEAVE:
+        case NGX_WS_PUSH_LEAVE:
             for (j = 0; j < nrooms; j++) {
                 ngx_ws_room_leave(sock[i], &rooms[j]);
             }

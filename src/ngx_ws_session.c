@@ -30,7 +30,7 @@ static void ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode,
     u_char *payload, size_t len);
 static void ngx_ws_heartbeat(ngx_ws_session_t *s);
 static void ngx_ws_timer_arm(ngx_ws_session_t *s);
-static void ngx_ws_random(u_char *buf, size_t len);
+static ngx_int_t ngx_ws_random(u_char *buf, size_t len);
 static void *ngx_ws_parser_alloc(void *data, size_t size);
 static void ngx_ws_parser_free(void *data, void *p);
 
@@ -60,14 +60,10 @@ ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf)
     s->conf = conf;
     s->out_last = &s->out;
 
-    ngx_ws_id_generate(s->sid);
-
-    s->node.str.data = s->sid;
-    s->node.str.len = NGX_WS_ID_LEN;
-    s->node.node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
-
-    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node.node);
-    ngx_ws_worker.nsessions++;
+    if (ngx_ws_id_generate(s->sid) != NGX_OK) {
+        ngx_free(s);
+        return NULL;
+    }
 
     return s;
 }
@@ -121,9 +117,9 @@ ngx_ws_session_input(ngx_ws_session_t *s, u_char *data, size_t len)
 void
 ngx_ws_session_start(ngx_ws_session_t *s)
 {
-    ngx_msec_t         now;
-    ngx_connection_t  *c;
-    ngx_ws_loc_conf_t *conf;
+    ngx_msec_t          now;
+    ngx_connection_t   *c;
+    ngx_ws_loc_conf_t  *conf;
 
     c = s->connection;
     conf = s->conf;
@@ -131,6 +127,16 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     c->read->handler = ngx_ws_read_handler;
     c->write->handler = ngx_ws_write_handler;
     c->log->action = "serving socket.io";
+
+    /* only a session that owns its connection is in the worker's table */
+
+    s->node.str.data = s->sid;
+    s->node.str.len = NGX_WS_ID_LEN;
+    s->node.node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
+
+    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node.node);
+    ngx_ws_worker.nsessions++;
+    s->started = 1;
 
     /* an idle connection is told about a graceful shutdown */
     c->idle = 1;
@@ -201,7 +207,9 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
         }
     }
 
-    if (s->out_bytes + (msg->len - pos) > s->conf->write_queue) {
+    /* one message however large may wait; a queue behind it is bounded */
+
+    if (s->out && s->out_bytes + (msg->len - pos) > s->conf->write_queue) {
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "ws: slow reader, %uz bytes queued over "
                       "ws_write_queue %uz, closing",
@@ -357,16 +365,24 @@ ngx_ws_read_handler(ngx_event_t *rev)
 static ngx_int_t
 ngx_ws_session_read(ngx_ws_session_t *s)
 {
+    size_t             total;
     ssize_t            n;
     ngx_connection_t  *c;
 
     c = s->connection;
+    total = 0;
 
     if (s->rbuf_len && ngx_ws_session_parse(s) == NGX_DONE) {
         return NGX_DONE;
     }
 
-    while (c->read->ready) {
+    while (c->read->ready && !s->error) {
+
+        if (total >= NGX_WS_READ_BUDGET) {
+            /* a client that keeps sending yields to the others */
+            ngx_post_event(c->read, &ngx_posted_next_events);
+            break;
+        }
 
         if (s->rbuf == NULL
             && ngx_ws_session_grow(s, NGX_WS_RBUF_MIN) != NGX_OK)
@@ -387,6 +403,7 @@ ngx_ws_session_read(ngx_ws_session_t *s)
         }
 
         s->rbuf_len += n;
+        total += n;
 
         if (ngx_ws_session_parse(s) == NGX_DONE) {
             return NGX_DONE;
@@ -446,13 +463,20 @@ ngx_ws_session_parse(ngx_ws_session_t *s)
         ngx_memmove(s->rbuf, s->rbuf + n, s->rbuf_len);
     }
 
-    if (need > s->rbuf_size) {
-        if (ngx_ws_session_grow(s, need) != NGX_OK) {
+    /*
+     * A big frame's buffer grows with what arrives, not with what its
+     * header announces.
+     */
+
+    if (need > s->rbuf_size && s->rbuf_len == s->rbuf_size) {
+        if (ngx_ws_session_grow(s, ngx_min(need, 2 * s->rbuf_size))
+            != NGX_OK)
+        {
             ngx_ws_session_finalize(s);
             return NGX_DONE;
         }
 
-    } else if (s->rbuf_len == s->rbuf_size) {
+    } else if (need <= s->rbuf_size && s->rbuf_len == s->rbuf_size) {
         /* a frame header longer than the buffer cannot happen */
         ngx_ws_session_finalize(s);
         return NGX_DONE;
@@ -625,8 +649,10 @@ ngx_ws_session_free(ngx_ws_session_t *s)
         ngx_free(s->rbuf);
     }
 
-    ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node.node);
-    ngx_ws_worker.nsessions--;
+    if (s->started) {
+        ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node.node);
+        ngx_ws_worker.nsessions--;
+    }
 
     ngx_free(s);
 }
@@ -690,7 +716,8 @@ ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload, size_t len)
         return 1;
     }
 
-    code = (len >= 2) ? (ngx_uint_t) (payload[0] << 8 | payload[1]) : 0;
+    code = (len >= 2) ? (ngx_uint_t) (payload[0] << 8 | payload[1])
+                      : NGX_WS_CLOSE_NORMAL;
 
     ngx_ws_session_close(s, code);
 
@@ -793,9 +820,9 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
 static void
 ngx_ws_heartbeat(ngx_ws_session_t *s)
 {
-    u_char          *p;
-    ngx_msec_t       now;
-    ngx_connection_t *c;
+    u_char            *p;
+    ngx_msec_t         now;
+    ngx_connection_t  *c;
 
     c = s->connection;
     now = ngx_current_msec;
@@ -839,9 +866,9 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
 static void
 ngx_ws_timer_arm(ngx_ws_session_t *s)
 {
-    ngx_msec_t        at;
-    ngx_msec_int_t    delay;
-    ngx_connection_t *c;
+    ngx_msec_t         at;
+    ngx_msec_int_t     delay;
+    ngx_connection_t  *c;
 
     c = s->connection;
     at = s->heartbeat_at;
@@ -867,13 +894,15 @@ ngx_ws_timer_arm(ngx_ws_session_t *s)
 }
 
 
-void
+ngx_int_t
 ngx_ws_id_generate(u_char *id)
 {
     ngx_str_t  src, dst;
     u_char     raw[NGX_WS_ID_RAW];
 
-    ngx_ws_random(raw, sizeof(raw));
+    if (ngx_ws_random(raw, sizeof(raw)) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * The first byte names the worker, so that a request of this session
@@ -887,6 +916,8 @@ ngx_ws_id_generate(u_char *id)
     dst.data = id;
 
     ngx_encode_base64url(&dst, &src);
+
+    return NGX_OK;
 }
 
 
@@ -896,7 +927,7 @@ ngx_ws_id_generate(u_char *id)
  * empty after the fork), and is never handed out twice.
  */
 
-static void
+static ngx_int_t
 ngx_ws_random(u_char *buf, size_t len)
 {
     ngx_ws_worker_t  *w;
@@ -910,6 +941,7 @@ ngx_ws_random(u_char *buf, size_t len)
         {
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
                           "ws: no random bytes for session ids");
+            return NGX_ERROR;
         }
 
         w->rand_left = sizeof(w->rand);
@@ -917,6 +949,8 @@ ngx_ws_random(u_char *buf, size_t len)
 
     w->rand_left -= len;
     ngx_memcpy(buf, w->rand + w->rand_left, len);
+
+    return NGX_OK;
 }
 
 

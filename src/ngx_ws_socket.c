@@ -199,7 +199,14 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         sock->auth_len = (uint32_t) pkt->data_len;
     }
 
-    ngx_ws_id_generate(sock->id);
+    if (ngx_ws_id_generate(sock->id) != NGX_OK) {
+        if (sock->auth) {
+            ngx_free(sock->auth);
+        }
+
+        ngx_free(sock);
+        return NGX_ERROR;
+    }
 
     sock->session = s;
     sock->nsp = nsp;
