@@ -115,7 +115,7 @@ run: deps build
 
 # ---------------------------------------------------------------- tests
 
-test: test-deps build unit prove e2e fuzz
+test: test-deps build unit prove e2e fuzz asan
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CODEC_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)

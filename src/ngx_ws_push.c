@@ -169,7 +169,9 @@ ngx_ws_push_read_body(ngx_http_request_t *r, size_t *len)
                 continue;
             }
 
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            if (b->last > b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
         }
     }
 
