@@ -1,0 +1,105 @@
+#!/usr/bin/perl
+
+# Copyright (C) 2026 The ngx_ws authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# A client that never reads while pushes flood it is disconnected once its
+# write queue passes ws_write_queue, with an error-log line; a client on
+# the same worker that reads gets every message; the worker survives.
+
+use strict;
+use warnings;
+
+use Test::More;
+use NgxWs::Test qw(get_json push_json wait_for);
+use NgxWs::WebSocket;
+
+my $t = NgxWs::Test->new->require_module;
+
+$t->write_conf(<<'EOF');
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /socket.io/ {
+            ws_socketio;
+            ws_write_queue 64k;
+        }
+        location /_ws/push {
+            ws_push;
+        }
+        location /health {
+            ws_health;
+        }
+    }
+EOF
+$t->run;
+
+my $port = $t->port;
+my @workers = $t->worker_pids;
+
+# The slow one has a small receive buffer, so that the kernel buffers
+# fill quickly and the rest has to wait in nginx.
+my $slow = NgxWs::WebSocket->new(port => $port, rcvbuf => 4096);
+ok($slow && $slow->status == 101, 'slow reader: upgraded');
+$slow->eio_open;
+like($slow->sio_connect('/') // '', qr/^40\{/, 'slow reader: connected');
+
+my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
+ok($good, 'good reader: connected');
+
+my $pad = 'p' x 8000;
+my ($sent, $lost, $dropped) = (0, 0, 0);
+
+# Up to 4000 pushes of 8 KB (32 MB, well past any socket buffers): the
+# good reader reads each one before the next push; stop soon after the
+# slow one is gone.
+for my $i (1 .. 4000) {
+    my ($st, $d) = push_json($port,
+        qq({"event":"m","data":[$i,"$pad"]}));
+    unless ($st && $st == 200) {
+        fail("push $i: " . ($st // 'no answer'));
+        last;
+    }
+    $sent = $i;
+    my $p = $good->read_packet(5);
+    $lost++ unless defined $p && $p eq qq(42["m",$i,"$pad"]);
+
+    if (!$dropped && $d->{matched} == 1) {
+        $dropped = $i;
+    }
+    last if $dropped && $i >= $dropped + 50;
+}
+
+ok($dropped, "the slow reader was dropped (after push $dropped of $sent)");
+is($lost, 0, "the good reader got all $sent messages, in order");
+
+ok(wait_for(5, sub { $t->error_log =~ /slow reader/i }),
+   'the error log says "slow reader"');
+
+{
+    my $d;
+    ok(wait_for(5, sub {
+        (undef, $d) = get_json($port, '/health');
+        $d && $d->{connections} == 1;
+    }), 'health: only the good reader is left') or diag(explain($d));
+}
+
+# The slow one sees its stream end once it reads what was queued.
+{
+    my $n = 0;
+    while (1) {
+        my $f = $slow->read_frame(10);
+        last unless $f;
+        $n++;
+    }
+    ok($slow->eof, "slow reader: connection closed (after $n frames)");
+}
+
+# The worker survived and serves.
+is_deeply([$t->worker_pids], \@workers, 'the worker survived');
+push_json($port, '{"event":"after"}');
+is($good->read_packet(5), '42["after"]', 'the good reader is still served');
+
+my $new = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
+ok($new, 'a new client connects');
+
+done_testing;
