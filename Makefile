@@ -78,7 +78,8 @@ define configure_module
 	if [ -f conf_flags ]; then . ./conf_flags; \
 	else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module \
 	                     --with-http_v2_module); fi && \
-	NGX_WS_EXTRA_CFLAGS="$(2)" ./configure \
+	configure=./configure && { [ -x configure ] || configure=auto/configure; } && \
+	NGX_WS_EXTRA_CFLAGS="$(2)" $$configure \
 	    --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat \
 	                   -Werror=format-security -fPIC -Wdate-time \
 	                   -D_FORTIFY_SOURCE=2" \
