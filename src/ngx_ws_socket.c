@@ -9,6 +9,13 @@
 
 
 #define NGX_WS_INVALID_NSP  "{\"message\":\"Invalid namespace\"}"
+#define NGX_WS_AUTH_TOO_BIG "{\"message\":\"Auth payload too large\"}"
+
+/*
+ * The CONNECT payload stays with the socket for the application hooks;
+ * bounded so that a client cannot make every socket hold ws_max_payload.
+ */
+#define NGX_WS_AUTH_MAX     8192
 
 
 static ngx_ws_socket_t *ngx_ws_socket_find(ngx_ws_session_t *s,
@@ -181,6 +188,13 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
                                    pkt->nsp_len,
                                    (u_char *) NGX_WS_INVALID_NSP,
                                    sizeof(NGX_WS_INVALID_NSP) - 1);
+    }
+
+    if (pkt->data_len > NGX_WS_AUTH_MAX) {
+        return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
+                                   pkt->nsp_len,
+                                   (u_char *) NGX_WS_AUTH_TOO_BIG,
+                                   sizeof(NGX_WS_AUTH_TOO_BIG) - 1);
     }
 
     sock = ngx_calloc(sizeof(ngx_ws_socket_t), s->connection->log);

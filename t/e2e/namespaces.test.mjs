@@ -127,3 +127,18 @@ test('io() to each namespace URL connects', async () => {
         s.disconnect();
     }
 });
+
+test('an auth payload over 8 KB gets connect_error, a 4 KB one connects',
+     async () => {
+    const big = io(ngx.url('/chat'),
+                   { ...FAST, auth: { token: 'x'.repeat(9000) } });
+    const fine = io(ngx.url('/chat'),
+                    { ...FAST, auth: { token: 'x'.repeat(4000) } });
+    opened.push(big, fine);
+    const refused = once(big, 'connect_error');
+    await connected(fine);
+    const [err] = await refused;
+    assert.equal(err.message, 'Auth payload too large');
+    assert.equal(big.connected, false);
+    assert.equal(fine.connected, true);
+});
