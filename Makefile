@@ -27,9 +27,8 @@ FUZZ_SECONDS ?= 10
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
               libssl-dev libpcre2-dev zlib1g-dev
-TEST_PKGS  := $(BUILD_PKGS) perl curl openssl redis-server clang \
+TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl
-APT_STAMP  := $(BUILD)/.apt-updated
 
 .PHONY: all build run test unit prove e2e fuzz asan bench deps test-deps \
         clean
