@@ -12,37 +12,17 @@ use warnings;
 use Test::More;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
-use NgxWs::Test qw(http_request wait_for);
+use NgxWs::Test qw(http_request wait_for server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
 
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-        }
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT2%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_namespace /chat;
-            ws_ping_interval 300ms;
-            ws_ping_timeout 200ms;
-            ws_max_payload 5000;
-        }
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT3%% http2;
-        location /socket.io/ {
-            ws_socketio;
-        }
-    }
-EOF
+$t->write_conf(join("\n",
+    server_conf(),
+    server_conf(port => 2,
+                socketio => ['ws_namespace /chat', 'ws_ping_interval 300ms',
+                             'ws_ping_timeout 200ms', 'ws_max_payload 5000']),
+    server_conf(port => 3, listen => 'http2')));
 $t->run;
 
 my $port = $t->port(1);

@@ -11,7 +11,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(push_json);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
 
 use constant {
@@ -23,55 +23,13 @@ my $t = NgxWs::Test->new->require_module;
 
 # ws_max_payload 1000: a message of exactly 1000 bytes passes, 1001 is
 # closed with 1009.
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_namespace /chat;
-            ws_max_payload 1000;
-        }
-        location /_ws/push {
-            ws_push;
-        }
-    }
-EOF
+$t->write_conf(server_conf(
+    socketio => ['ws_namespace /chat', 'ws_max_payload 1000'], push => 1));
 $t->run;
 
 my $port = $t->port;
 my @workers = $t->worker_pids;
 my $SID = qr/[A-Za-z0-9_-]{20}/;
-
-# An upgraded connection past the open packet.
-sub client {
-    my (%o) = @_;
-    my $ws = NgxWs::WebSocket->new(port => $port, %o);
-    die "upgrade failed: " . ($ws ? $ws->status_line // 'no answer' : $!)
-        unless $ws && ($ws->status // 0) == 101;
-    $ws->eio_open or die "no open packet";
-    return $ws;
-}
-
-# ... and connected to '/'.
-sub sio_client {
-    my $ws = client(@_);
-    my $r = $ws->sio_connect('/');
-    die "no CONNECT reply" unless defined $r && $r =~ /^40\{/;
-    return $ws;
-}
-
-# True when a ping with a fresh payload gets its pong: the connection is
-# alive and the server reads it.
-sub alive {
-    my ($ws) = @_;
-    my $tag = 'alive-' . int rand 1e9;
-    $ws->send_ping($tag) or return 0;
-    while (my $f = $ws->read_frame(5)) {
-        return 1 if $f->{opcode} == PONG && $f->{payload} eq $tag;
-        return 0 if $f->{opcode} == CLOSE;
-    }
-    return 0;
-}
 
 # Sends what $send does on a fresh connected client and expects close code
 # $code then the TCP close.  The cases run side by side (check_closes):
@@ -81,7 +39,7 @@ my @closing;
 
 sub closes_with {
     my ($code, $name, $send) = @_;
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     $send->($ws);
     push @closing, [$ws, $code, $name];
 }
@@ -210,12 +168,12 @@ closes_with(1009, 'announced length past it (64-bit), no payload sent', sub {
 check_closes();
 
 {
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     my $p = '42["e","' . ('x' x 1000);
     $p = substr($p, 0, 998) . '"]';
     is(length $p, 1000, 'a message of exactly ws_max_payload bytes');
     $ws->send_text($p);
-    ok(alive($ws), 'exactly ws_max_payload: accepted');
+    ok($ws->alive, 'exactly ws_max_payload: accepted');
 }
 
 # ------------------------------------------------------ fragmentation
@@ -223,7 +181,7 @@ check_closes();
 {
     # A CONNECT in three fragments with a ping between two of them: the
     # pong comes while the message is open, then the CONNECT reply.
-    my $ws = client();
+    my $ws = $t->eio_client;
     $ws->send_text('4', fin => 0);
     $ws->send_ping('between');
     $ws->send_frame(CONT, '', fin => 0);
@@ -245,19 +203,19 @@ check_closes();
 {
     # The same with a pong (unsolicited) between fragments, and a
     # multi-byte character split across fragments: valid.
-    my $ws = client();
+    my $ws = $t->eio_client;
     $ws->send_text("40/chat,{\"n\":\"\xc3", fin => 0);
     $ws->send_pong('unsolicited');
     $ws->send_frame(CONT, "\xa9\"}");
     my $r = $ws->read_packet(5);
     like($r // '', qr/^40\/chat,\{"sid":"$SID"\}\z/,
          'UTF-8 split across fragments is valid');
-    ok(alive($ws), 'still open');
+    ok($ws->alive, 'still open');
 }
 
 {
     # One frame sent a byte at a time, then two frames in one write.
-    my $ws = client();
+    my $ws = $t->eio_client;
     my $bytes = NgxWs::WebSocket::build_frame(TEXT, '40');
     for my $b (split //, $bytes) {
         $ws->send_raw($b);
@@ -269,7 +227,7 @@ check_closes();
                   . NgxWs::WebSocket::build_frame(PING, 'two'));
     like($ws->read_packet(5) // '', qr/^40\/chat,\{"sid":"$SID"\}\z/,
          'two frames in one write: first');
-    ok(alive($ws), 'two frames in one write: then the ping');
+    ok($ws->alive, 'two frames in one write: then the ping');
 }
 
 {
@@ -288,15 +246,15 @@ check_closes();
 
 {
     # A masked frame with a 16-bit length (a long event), accepted.
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     $ws->send_text('42["e","' . ('y' x 300) . '"]');
-    ok(alive($ws), '16-bit length frame accepted');
+    ok($ws->alive, '16-bit length frame accepted');
 }
 
 # --------------------------------------------------------- ping / pong
 
 {
-    my $ws = client();
+    my $ws = $t->eio_client;
     for my $p ('', 'hello', join('', map { chr } 0 .. 124)) {
         $ws->send_ping($p);
         my $f = $ws->read_frame(5);
@@ -314,7 +272,7 @@ for my $case ([undef, 1000, 'no code'], [1000, 1000, '1000'],
               [4999, 4999, '4999'], [1000, 1000, '1000 with a reason', 'bye'])
 {
     my ($send, $want, $name, $reason) = @$case;
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     $ws->send_close($send, $reason);
     is($ws->wait_closed(5), $want, "client close ($name): echoed $want");
     ok($ws->tcp_closed, "client close ($name): TCP closed");
@@ -322,7 +280,7 @@ for my $case ([undef, 1000, 'no code'], [1000, 1000, '1000'],
 
 {
     # A close frame while a fragmented message is open is still a close.
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     $ws->send_text('42["x"', fin => 0);
     $ws->send_close(1000);
     is($ws->wait_closed(5), 1000, 'close inside a fragmented message');
@@ -330,7 +288,7 @@ for my $case ([undef, 1000, 'no code'], [1000, 1000, '1000'],
 
 {
     # Data after the close frame is ignored.
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     $ws->send_raw(NgxWs::WebSocket::build_frame(CLOSE, pack('n', 1000))
                   . NgxWs::WebSocket::build_frame(TEXT, '40/chat,'));
     my $code = $ws->wait_closed(5);
@@ -343,7 +301,7 @@ for my $case ([undef, 1000, 'no code'], [1000, 1000, '1000'],
 
 # Pushes still reach a client that has been there all along.
 {
-    my $ws = sio_client();
+    my $ws = $t->sio_client;
     my ($st, $d) = push_json($port, '{"event":"still"}');
     is($st, 200, 'push after the error cases');
     is($ws->read_packet(5), '42["still"]', 'push delivered');

@@ -13,7 +13,7 @@ use warnings;
 use Test::More;
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(push_json);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
@@ -21,75 +21,32 @@ my $t = NgxWs::Test->new->require_module;
 # Port 1: a fast heartbeat.  Port 2: a slow one, for the packet tests.
 # (ws_ping_timeout 1s, not less: the client must answer in time even on
 # a loaded machine; 01-handshake checks 300ms/200ms reach the open packet.)
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_ping_interval 300ms;
-            ws_ping_timeout 1s;
-        }
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT2%%;
-        location /socket.io/ {
-            ws_socketio;
-        }
-        location /_ws/push {
-            ws_push;
-        }
-    }
-EOF
+$t->write_conf(join("\n",
+    server_conf(socketio => ['ws_ping_interval 300ms', 'ws_ping_timeout 1s']),
+    server_conf(port => 2, push => 1)));
 $t->run;
 
 my $fast = $t->port(1);
 my $port = $t->port(2);
 my $SID = qr/[A-Za-z0-9_-]{20}/;
 
-sub client {
-    my ($p, %o) = @_;
-    my $ws = NgxWs::WebSocket->new(port => $p, %o);
-    die "upgrade failed" unless $ws && ($ws->status // 0) == 101;
-    $ws->eio_open or die "no open packet";
-    return $ws;
-}
-
-sub sio_client {
-    my $ws = client(@_);
-    my $r = $ws->sio_connect('/');
-    die "no CONNECT reply" unless defined $r && $r =~ /^40\{/;
-    return $ws;
-}
-
-sub alive {
-    my ($ws) = @_;
-    my $tag = 'alive-' . int rand 1e9;
-    $ws->send_ping($tag) or return 0;
-    while (my $f = $ws->read_frame(5)) {
-        return 1 if $f->{opcode} == 0xA && $f->{payload} eq $tag;
-        return 0 if $f->{opcode} == 0x8;
-    }
-    return 0;
-}
-
 # ------------------------------------------------------------ heartbeat
 
 {
     # Answered pings keep the session alive for many rounds.
-    my $ws = sio_client($fast);
+    my $ws = $t->sio_client($fast);
     my $start = time;
     my @got = $ws->drain(3);
     ok(!$ws->closed_early, 'answered pings: still open after 3 s');
     ok(($ws->{pings} // 0) >= 3,
        'pings keep coming (' . ($ws->{pings} // 0) . ' in 3 s)');
     is_deeply(\@got, [], 'nothing but pings');
-    ok(alive($ws), 'answered pings: alive');
+    ok($ws->alive, 'answered pings: alive');
 }
 
 {
     # The first ping is the text frame "2".
-    my $ws = sio_client($fast);
+    my $ws = $t->sio_client($fast);
     my $p = $ws->read_packet(5, no_pong => 1);
     is($p, '2', 'server ping is "2"');
     $ws->send_text('3');
@@ -99,7 +56,7 @@ sub alive {
 
 {
     # No pong: closed (a close frame then TCP close, or just TCP close).
-    my $ws = sio_client($fast);
+    my $ws = $t->sio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'no pong: pinged');
     my $r = $ws->wait_closed(5);
     ok(defined $r, 'no pong: closed within 5 s (' . ($r // 'open') . ')');
@@ -107,14 +64,14 @@ sub alive {
 
 {
     # Same for a session that never connected to a namespace.
-    my $ws = client($fast);
+    my $ws = $t->eio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'no CONNECT, no pong: pinged');
     ok(defined $ws->wait_closed(5), 'no CONNECT, no pong: closed');
 }
 
 {
     # WebSocket-level pongs are not Engine.IO pongs.
-    my $ws = sio_client($fast);
+    my $ws = $t->sio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'WS pong only: pinged');
     $ws->send_pong('2');
     ok(defined $ws->wait_closed(5), 'WS pong only: closed');
@@ -124,7 +81,7 @@ sub alive {
 
 {
     # b64=1: binary attachments arrive as "b<base64>" text frames.
-    my $ws = client($port, query => 'b64=1');
+    my $ws = $t->eio_client($port, query => 'b64=1');
     like($ws->sio_connect('/') // '', qr/^40\{"sid":"$SID"\}\z/,
          'b64=1: connected');
     my ($st, $d) = push_json($port,
@@ -139,7 +96,7 @@ sub alive {
 
 {
     # Without b64: a binary frame.
-    my $ws = sio_client($port);
+    my $ws = $t->sio_client($port);
     push_json($port, '{"event":"bin","data":[{"$binary":"AQID"}]}');
     is($ws->read_packet(5), '451-["bin",{"_placeholder":true,"num":0}]',
        'binary event header');
@@ -150,10 +107,10 @@ sub alive {
 
 {
     # A client binary event whose attachment comes as "b<base64>" text.
-    my $ws = sio_client($port);
+    my $ws = $t->sio_client($port);
     $ws->send_text('451-["up",{"_placeholder":true,"num":0}]');
     $ws->send_text('b' . encode_base64("\x00\xff\x10", ''));
-    ok(alive($ws), 'client attachment as b<base64>: accepted');
+    ok($ws->alive, 'client attachment as b<base64>: accepted');
     push_json($port, '{"event":"after"}');
     is($ws->read_packet(5), '42["after"]',
        'client attachment as b<base64>: still served');
@@ -163,18 +120,18 @@ sub alive {
                    . '{"_placeholder":true,"num":1}]');
     $ws->send_binary("\x01\x02");
     $ws->send_text('bAwQ=');
-    ok(alive($ws), 'client attachments, binary frame + b<base64>: accepted');
+    ok($ws->alive, 'client attachments, binary frame + b<base64>: accepted');
     push_json($port, '{"event":"after2"}');
     is($ws->read_packet(5), '42["after2"]', 'and still served');
 }
 
 {
     # b64=1 with a client binary frame: also accepted.
-    my $ws = client($port, query => 'b64=1');
+    my $ws = $t->eio_client($port, query => 'b64=1');
     $ws->sio_connect('/');
     $ws->send_text('451-["up",{"_placeholder":true,"num":0}]');
     $ws->send_binary("\x09");
-    ok(alive($ws), 'b64=1, client binary frame: accepted');
+    ok($ws->alive, 'b64=1, client binary frame: accepted');
 }
 
 # ------------------------------------------------------ closing packets
@@ -182,7 +139,7 @@ sub alive {
 my @closing;
 sub closes {
     my ($name, @frames) = @_;
-    my $ws = sio_client($port);
+    my $ws = $t->sio_client($port);
     for my $f (@frames) {
         ref $f ? $ws->send_binary($$f) : $ws->send_text($f);
     }
@@ -207,11 +164,11 @@ for (@closing) {
 {
     # A pong nobody asked for is harmless, and "4" messages are
     # Socket.IO's.
-    my $ws = sio_client($port);
+    my $ws = $t->sio_client($port);
     $ws->send_text('3');
-    ok(alive($ws), 'unsolicited pong "3": harmless');
+    ok($ws->alive, 'unsolicited pong "3": harmless');
     $ws->send_text('42["ev"]');
-    ok(alive($ws), 'message "42[...]": accepted');
+    ok($ws->alive, 'message "42[...]": accepted');
 }
 
 done_testing;

@@ -12,61 +12,26 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(push_json);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
 
 # Port 1: namespaces, push.  Port 2: a short connect timeout.
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_namespace /chat;
-            ws_namespace /notifications;
-        }
-        location /_ws/push {
-            ws_push;
-        }
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT2%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_connect_timeout 1s;
-        }
-    }
-EOF
+$t->write_conf(join("\n",
+    server_conf(socketio => ['ws_namespace /chat',
+                             'ws_namespace /notifications'],
+                push => 1),
+    server_conf(port => 2, socketio => ['ws_connect_timeout 1s'])));
 $t->run;
 
 my $port = $t->port(1);
 my $SID = qr/[A-Za-z0-9_-]{20}/;
 
-sub client {
-    my ($p, %o) = @_;
-    my $ws = NgxWs::WebSocket->new(port => $p // $port, %o);
-    die "upgrade failed" unless $ws && ($ws->status // 0) == 101;
-    $ws->eio_open or die "no open packet";
-    return $ws;
-}
-
-sub alive {
-    my ($ws) = @_;
-    my $tag = 'alive-' . int rand 1e9;
-    $ws->send_ping($tag) or return 0;
-    while (my $f = $ws->read_frame(5)) {
-        return 1 if $f->{opcode} == 0xA && $f->{payload} eq $tag;
-        return 0 if $f->{opcode} == 0x8;
-    }
-    return 0;
-}
-
 # ------------------------------------------------------------ CONNECT
 
 {
-    my $ws = client();
+    my $ws = $t->eio_client;
     my $r = $ws->sio_connect('/');
     like($r // '', qr/^40\{"sid":"$SID"\}\z/, 'CONNECT /');
     my ($sid) = ($r // '') =~ /"sid":"([^"]+)"/;
@@ -91,7 +56,7 @@ sub alive {
 
     # Leave /chat: no more pushes from it, the others still come.
     $ws->sio_disconnect('/chat');
-    ok(alive($ws), 'after 41/chat,: connection open');
+    ok($ws->alive, 'after 41/chat,: connection open');
     my ($st, $d) = push_json($port, '{"nsp":"/chat","event":"gone"}');
     is($d && $d->{matched}, 0, 'push to /chat after leaving: matched 0');
     push_json($port, '{"nsp":"/notifications","event":"here"}');
@@ -104,7 +69,7 @@ sub alive {
 }
 
 {
-    my $ws = client();
+    my $ws = $t->eio_client;
     like($ws->sio_connect('/', '{"token":"x"}') // '',
          qr/^40\{"sid":"$SID"\}\z/, 'CONNECT / with auth');
     like($ws->sio_connect('/chat', '{"token":"abc","n":[1,2,{"x":null}]}')
@@ -113,7 +78,7 @@ sub alive {
 
 {
     # Unknown namespace: CONNECT_ERROR, and the connection stays usable.
-    my $ws = client();
+    my $ws = $t->eio_client;
     is($ws->sio_connect('/random'),
        '44/random,{"message":"Invalid namespace"}', 'unknown namespace');
     is($ws->sio_connect('/random', '{"token":"x"}'),
@@ -123,7 +88,7 @@ sub alive {
        '44/cha,{"message":"Invalid namespace"}', 'a prefix of /chat');
     is($ws->sio_connect('/chat/x'),
        '44/chat/x,{"message":"Invalid namespace"}', '/chat/x');
-    ok(alive($ws), 'after CONNECT_ERROR: open');
+    ok($ws->alive, 'after CONNECT_ERROR: open');
     like($ws->sio_connect('/chat') // '', qr/^40\/chat,\{"sid":"$SID"\}\z/,
          'after CONNECT_ERROR: CONNECT /chat works');
     like($ws->sio_connect('/') // '', qr/^40\{"sid":"$SID"\}\z/,
@@ -133,7 +98,7 @@ sub alive {
 # -------------------------------------------------------- client events
 
 {
-    my $ws = client();
+    my $ws = $t->eio_client;
     $ws->sio_connect('/');
     $ws->sio_connect('/chat');
     $ws->send_text('42["hello",1,{"a":[]}]');
@@ -158,7 +123,7 @@ sub alive {
 my @closing;
 sub closes {
     my ($name, $nsps, @frames) = @_;
-    my $ws = client();
+    my $ws = $t->eio_client;
     for my $nsp (@$nsps) {
         my $r = $ws->sio_connect($nsp);
         die "CONNECT $nsp failed" unless ($r // '') =~ /^40/;
@@ -201,7 +166,7 @@ my $slow = $t->port(2);
 
 {
     # No CONNECT within 1 s: closed.
-    my $ws = client($slow);
+    my $ws = $t->eio_client($slow);
     my $r = $ws->wait_closed(5);
     ok(defined $r, 'no CONNECT: closed by the connect timeout ('
                    . ($r // 'open') . ')');
@@ -209,7 +174,7 @@ my $slow = $t->port(2);
 
 {
     # A failed CONNECT does not clear the timeout.
-    my $ws = client($slow);
+    my $ws = $t->eio_client($slow);
     is($ws->sio_connect('/nope'), '44/nope,{"message":"Invalid namespace"}',
        'CONNECT_ERROR on the short-timeout server');
     ok(defined $ws->wait_closed(5), 'only a failed CONNECT: closed');
@@ -218,12 +183,12 @@ my $slow = $t->port(2);
 {
     # A CONNECT in time keeps the session open well past the timeout,
     # even after leaving the namespace again.
-    my $ws = client($slow);
+    my $ws = $t->eio_client($slow);
     like($ws->sio_connect('/') // '', qr/^40\{"sid":"$SID"\}\z/,
          'CONNECT in time');
     $ws->drain(2.5);
     ok(!$ws->closed_early, 'CONNECT in time: open after 2.5x the timeout');
-    ok(alive($ws), 'CONNECT in time: alive');
+    ok($ws->alive, 'CONNECT in time: alive');
 }
 
 done_testing;

@@ -10,30 +10,16 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(push_json http_request);
+use NgxWs::Test qw(push_json http_request server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
 
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_namespace /chat;
-            ws_namespace /notifications;
-        }
-        location /_ws/push {
-            ws_push;
-            client_max_body_size 2k;
-        }
-        location /_ws/push-big {
-            ws_push;
-            client_max_body_size 1m;
-            client_body_buffer_size 8k;
-        }
-    }
-EOF
+$t->write_conf(server_conf(
+    socketio => ['ws_namespace /chat', 'ws_namespace /notifications'],
+    push => ['client_max_body_size 2k'],
+    locations => ['/_ws/push-big' => ['ws_push', 'client_max_body_size 1m',
+                                      'client_body_buffer_size 8k']]));
 $t->run;
 
 my $port = $t->port;

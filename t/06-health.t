@@ -9,23 +9,12 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(get_json wait_for);
+use NgxWs::Test qw(get_json wait_for server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
 
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_namespace /chat;
-        }
-        location /health {
-            ws_health;
-        }
-    }
-EOF
+$t->write_conf(server_conf(socketio => ['ws_namespace /chat'], health => 1));
 $t->run;
 
 my $port = $t->port;

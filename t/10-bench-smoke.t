@@ -14,25 +14,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use NgxWs::Test;
+use NgxWs::Test qw(server_conf);
 
 my $t = NgxWs::Test->new;
 $t->require_module;
 
-$t->write_conf(<<'EOF');
-server {
-    listen 127.0.0.1:%%PORT%%;
-
-    location /socket.io/ {
-        ws_socketio;
-        ws_namespace /chat;
-    }
-
-    location = /_ws/push {
-        ws_push;
-    }
-}
-EOF
+$t->write_conf(server_conf(socketio => ['ws_namespace /chat'],
+                           locations => ['= /_ws/push' => ['ws_push']]));
 
 $t->run;
 

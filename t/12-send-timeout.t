@@ -11,27 +11,14 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(get_json push_json wait_for);
+use NgxWs::Test qw(get_json push_json wait_for server_conf);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
 
-$t->write_conf(<<'EOF');
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /socket.io/ {
-            ws_socketio;
-            ws_write_queue 100m;
-            ws_send_timeout 1s;
-        }
-        location /_ws/push {
-            ws_push;
-        }
-        location /health {
-            ws_health;
-        }
-    }
-EOF
+$t->write_conf(server_conf(
+    socketio => ['ws_write_queue 100m', 'ws_send_timeout 1s'],
+    push => 1, health => 1));
 $t->run;
 
 my $port = $t->port;

@@ -18,6 +18,13 @@ package NgxWs::Test;
 #   ... tests ...
 #   done_testing;                 # the log checks run just before the plan
 #
+# The usual server block can be had from server_conf, and clients that
+# are past the handshake from $t->eio_client and $t->sio_client:
+#
+#   $t->write_conf(server_conf(socketio => ['ws_namespace /chat'],
+#                              push => 1));
+#   my $ws = $t->sio_client;      # upgraded, opened, connected to '/'
+#
 # Environment: NGX_WS_NGINX (default /usr/sbin/nginx), NGX_WS_MODULE
 # (default build/nginx/ngx_ws_module.so), NGX_WS_ASAN=1, NGX_WS_LEAVE=1
 # (keep the prefix and print where it is).
@@ -36,9 +43,10 @@ use Socket qw(SOL_SOCKET SO_REUSEADDR);
 use Time::HiRes qw(sleep time);
 use Exporter qw(import);
 use JSON::PP ();
+use Carp qw(croak);
 
 our @EXPORT_OK = qw(http_request http_get http_post_json wait_for
-    parse_http_response push_json get_json);
+    parse_http_response push_json get_json server_conf);
 
 my @instances;                    # every harness of this process
 my $creator_pid = $$;
@@ -433,7 +441,68 @@ sub finish {
     }
 }
 
+# ------------------------------------------------------------- clients
+
+# An upgraded WebSocket past the Engine.IO open packet, on $port (default:
+# port 1), with NgxWs::WebSocket's options.  Dies when a step fails: the
+# tests that use it are about what comes after the handshake, and must not
+# go on with a client they did not get.
+sub eio_client {
+    my ($self, $port, %o) = @_;
+    # Loaded here, not at the top: NgxWs::WebSocket ignores SIGPIPE for
+    # the whole process, which the programs a test without clients runs
+    # (10-bench-smoke) would inherit.
+    require NgxWs::WebSocket;
+    my $ws = NgxWs::WebSocket->new(port => $port // $self->port, %o);
+    croak("upgrade failed: "
+          . ($ws ? $ws->status_line // 'no answer' : $!))
+        unless $ws && ($ws->status // 0) == 101;
+    $ws->eio_open or croak("no open packet");
+    return $ws;
+}
+
+# ... and connected to the namespace '/'.  (NgxWs::WebSocket->sio_open
+# returns undef instead, for the tests that check the connection.)
+sub sio_client {
+    my ($self, @args) = @_;
+    my $ws = $self->eio_client(@args);
+    my $r = $ws->sio_connect('/');
+    croak("no CONNECT reply") unless defined $r && $r =~ /^40\{/;
+    return $ws;
+}
+
 # ------------------------------------------------------------- helpers
+
+# One server {} for write_conf, in the layout most tests share, so that a
+# test spells out only what it is about (its directives):
+#   port       n of %%PORT<n>%% (default: %%PORT%%)
+#   listen     parameters after the address ('http2', 'ssl')
+#   socketio   directives of location /socket.io/ besides ws_socketio
+#   push       1 for location /_ws/push, or the directives besides ws_push
+#   health     1 for location /health
+#   locations  [path => [directives], ...] after those
+# Directives are given without their ';'.  Several servers: join the
+# blocks with "\n".
+sub server_conf {
+    my (%o) = @_;
+
+    my @loc = ('/socket.io/' => ['ws_socketio', @{$o{socketio} || []}]);
+    push @loc, '/_ws/push' => ['ws_push', ref $o{push} ? @{$o{push}} : ()]
+        if $o{push};
+    push @loc, '/health' => ['ws_health'] if $o{health};
+    push @loc, @{$o{locations} || []};
+
+    my $port = $o{port} // '';
+    my $listen = $o{listen} ? " $o{listen}" : '';
+    my $conf = "    server {\n"
+             . "        listen 127.0.0.1:%%PORT$port%%$listen;\n";
+    while (my ($path, $directives) = splice(@loc, 0, 2)) {
+        $conf .= "        location $path {\n";
+        $conf .= "            $_;\n" for @$directives;
+        $conf .= "        }\n";
+    }
+    return $conf . "    }\n";
+}
 
 # Polls $cond every 20 ms for up to $timeout seconds.
 sub wait_for {

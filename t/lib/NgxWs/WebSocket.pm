@@ -14,6 +14,7 @@ package NgxWs::WebSocket;
 #   $ws->send_text('42["x"]');
 #   my $f = $ws->read_frame(2);                       # {opcode, fin, payload}
 #   my $code = $ws->wait_closed(5);                   # 1002, or 'eof'
+#   ok($ws->alive, 'still open');                     # ping -> its pong
 
 use strict;
 use warnings;
@@ -385,6 +386,21 @@ sub close {
     my ($self) = @_;
     CORE::close($self->{sock}) if $self->{sock};
     $self->{eof} = 1;
+}
+
+# True when a ping with a fresh payload gets its pong (each frame waited
+# for up to $timeout, 5 s): the connection is alive and the server still
+# reads it.  The fresh payload keeps a pong to an earlier ping from
+# counting.
+sub alive {
+    my ($self, $timeout) = @_;
+    my $tag = 'alive-' . int rand 1e9;
+    $self->send_ping($tag) or return 0;
+    while (my $f = $self->read_frame($timeout // 5)) {
+        return 1 if $f->{opcode} == OP_PONG && $f->{payload} eq $tag;
+        return 0 if $f->{opcode} == OP_CLOSE;
+    }
+    return 0;
 }
 
 # ------------------------------------------------------------ Engine.IO
