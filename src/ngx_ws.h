@@ -209,8 +209,6 @@ ngx_int_t ngx_ws_session_input(ngx_ws_session_t *s, u_char *data,
 void ngx_ws_session_start(ngx_ws_session_t *s);
 void ngx_ws_session_free(ngx_ws_session_t *s);
 void ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
-void ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data,
-    size_t len);
 void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code);
 void ngx_ws_session_close_all(void);
 ngx_int_t ngx_ws_id_generate(u_char *id);
@@ -233,7 +231,6 @@ ngx_uint_t ngx_ws_select(ngx_ws_target_t *t, ngx_ws_socket_pt handler,
 
 /* ngx_ws_msg.c */
 ngx_ws_msg_t *ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p);
-ngx_ws_msg_t *ngx_ws_msg_text(u_char *data, size_t len);
 void ngx_ws_msg_release(ngx_ws_msg_t *msg);
 ngx_ws_msg_t *ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned b64);
 void ngx_ws_event_release(ngx_ws_event_t *ev);

@@ -37,23 +37,6 @@ ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p)
 }
 
 
-ngx_ws_msg_t *
-ngx_ws_msg_text(u_char *data, size_t len)
-{
-    u_char        *p;
-    ngx_ws_msg_t  *msg;
-
-    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, len, &p);
-    if (msg == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(p, data, len);
-
-    return msg;
-}
-
-
 void
 ngx_ws_msg_release(ngx_ws_msg_t *msg)
 {

@@ -49,7 +49,7 @@ static ngx_int_t ngx_ws_push_strings(ngx_ws_push_t *p, const char *key,
     ngx_str_t **list, ngx_uint_t *n);
 static ngx_int_t ngx_ws_push_emit(ngx_ws_push_t *p);
 static ngx_int_t ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev,
-    ngx_str_t *event);
+    ngx_str_t *event, u_char *data);
 static u_char *ngx_ws_push_member(u_char *p, u_char *end, const char *key,
     size_t *len, ngx_ws_json_type_e *type);
 static void ngx_ws_push_emit_one(ngx_ws_socket_t *sock, void *data);
@@ -365,8 +365,8 @@ invalid:
 static ngx_int_t
 ngx_ws_push_emit(ngx_ws_push_t *p)
 {
-    u_char              *end;
-    cJSON               *data;
+    u_char              *end, *data;
+    size_t               len;
     ngx_str_t            event;
     ngx_uint_t           n;
     ngx_ws_event_t       ev;
@@ -390,16 +390,16 @@ ngx_ws_push_emit(ngx_ws_push_t *p)
         return NGX_ERROR;
     }
 
-    data = cJSON_GetObjectItemCaseSensitive(p->json, "data");
+    data = ngx_ws_push_member(p->body, end, "data", &len, &type);
 
-    if (data != NULL && !cJSON_IsArray(data)) {
+    if (data != NULL && type != NGX_WS_JSON_ARRAY) {
         p->error = "\\\"data\\\" must be an array of arguments";
         return NGX_ERROR;
     }
 
     ngx_memzero(&ev, sizeof(ngx_ws_event_t));
 
-    if (ngx_ws_push_encode(p, &ev, &event) != NGX_OK) {
+    if (ngx_ws_push_encode(p, &ev, &event, data) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -418,16 +418,16 @@ ngx_ws_push_emit(ngx_ws_push_t *p)
  */
 
 static ngx_int_t
-ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
+ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event,
+    u_char *data)
 {
-    u_char              *pos, *end, *data, *elt, *elt_end, *out, *bin;
-    size_t               len, data_len, json_len, bin_len, total_bin;
+    u_char              *pos, *end, *elt, *elt_end, *out, *bin;
+    size_t               len, json_len, bin_len, total_bin;
     unsigned             nbins, total, k;
     ngx_str_t           *nsp;
     ngx_uint_t           i, nargs;
     ngx_array_t          args;
     ngx_ws_push_arg_t   *arg;
-    ngx_ws_json_type_e   type;
     size_t               lens[NGX_WS_SIO_MAX_ATTACHMENTS];
 
     if (ngx_array_init(&args, p->request->pool, 4, sizeof(ngx_ws_push_arg_t))
@@ -437,11 +437,6 @@ ngx_ws_push_encode(ngx_ws_push_t *p, ngx_ws_event_t *ev, ngx_str_t *event)
     }
 
     end = p->body + p->len;
-    data = ngx_ws_push_member(p->body, end, "data", &data_len, &type);
-
-    if (data && type != NGX_WS_JSON_ARRAY) {
-        data = NULL;
-    }
 
     total = 0;
     total_bin = 0;

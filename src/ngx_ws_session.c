@@ -243,22 +243,6 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 }
 
 
-void
-ngx_ws_session_send_text(ngx_ws_session_t *s, u_char *data, size_t len)
-{
-    ngx_ws_msg_t  *msg;
-
-    msg = ngx_ws_msg_text(data, len);
-    if (msg == NULL) {
-        ngx_ws_session_fail(s);
-        return;
-    }
-
-    ngx_ws_session_send(s, msg);
-    ngx_ws_msg_release(msg);
-}
-
-
 /* The close is finished from the write event, outside any room walk. */
 
 static void
