@@ -721,8 +721,13 @@ ngx_ws_json_string_eq(const u_char *p, const u_char *end, const char *lit)
     for (p++; p < end; /* void */) {
         n = ngx_ws_json_char(&p, buf);
 
+        /*
+         * An escaped "\u0000" is a character of the value, never the
+         * literal's end: the literal must still have a byte to compare.
+         */
+
         for (i = 0; i < n; i++) {
-            if (*l++ != buf[i]) {
+            if (*l == '\0' || *l++ != buf[i]) {
                 return 0;
             }
         }

@@ -23,7 +23,11 @@
 #include <sys/types.h>
 
 
-#define NGX_WS_JSON_MAX_DEPTH  64
+/*
+ * cJSON's own compiled-in limit (CJSON_NESTING_LIMIT): one bound for every
+ * JSON path, client packets, push bodies and hook replies alike.
+ */
+#define NGX_WS_JSON_MAX_DEPTH  1000
 
 
 typedef enum {

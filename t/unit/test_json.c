@@ -160,10 +160,10 @@ test_valid(void)
 static void
 test_depth(void)
 {
-    char    buf[600];
+    char    buf[8192];
     size_t  i, n;
 
-    for (n = 63; n <= 66; n++) {
+    for (n = NGX_WS_JSON_MAX_DEPTH - 1; n <= NGX_WS_JSON_MAX_DEPTH + 2; n++) {
         for (i = 0; i < n; i++) {
             buf[i] = '[';
             buf[2 * n - 1 - i] = ']';
@@ -176,14 +176,14 @@ test_depth(void)
 
     n = 0;
 
-    for (i = 0; i < 32; i++) {
+    for (i = 0; i < NGX_WS_JSON_MAX_DEPTH / 2; i++) {
         memcpy(buf + n, "{\"a\":[", 6);
         n += 6;
     }
 
     buf[n++] = '1';
 
-    for (i = 0; i < 32; i++) {
+    for (i = 0; i < NGX_WS_JSON_MAX_DEPTH / 2; i++) {
         memcpy(buf + n, "]}", 2);
         n += 2;
     }
@@ -437,6 +437,11 @@ test_string_eq(void)
     UNIT_EQ(eq("\"\\uD83D\\uDE00!\"", "\xf0\x9f\x98\x80!"), 1);
     UNIT_EQ(eq("\"\\ud83d\"", "\xed\xa0\xbd"), 1);    /* lone: 3 bytes */
     UNIT_EQ(eq("\"$binary\"", "$binary"), 1);
+
+    /* an escaped NUL is a character, not the end of the literal */
+    UNIT_EQ(eq("\"x\\u0000\"", "x"), 0);
+    UNIT_EQ(eq("\"connect\\u0000\"", "connect"), 0);
+    UNIT_EQ(eq("\"\\u0000\"", ""), 0);
     UNIT_EQ(eq("\"\\u0024binary\"", "$binary"), 1);
     UNIT_EQ(eq("\"connect\"", "connect_error"), 0);
     UNIT_EQ(eq("\"connect_error\"", "connect"), 0);

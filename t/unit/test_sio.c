@@ -132,6 +132,8 @@ test_decode_valid(void)
     OK("2[1]", 2, 0, "/", -1, "[1]");
     OK("2[-1.5e3,2]", 2, 0, "/", -1, "[-1.5e3,2]");
     OK("2[\"connected\"]", 2, 0, "/", -1, "[\"connected\"]");
+    /* not a reserved name: socket.io compares the whole string */
+    OK("2[\"connect\\u0000\"]", 2, 0, "/", -1, "[\"connect\\u0000\"]");
     OK("2[\"Connect\"]", 2, 0, "/", -1, "[\"Connect\"]");
     OK("2[\"\"]", 2, 0, "/", -1, "[\"\"]");
     OK("2 [ \"a\" ] ", 2, 0, "/", -1, " [ \"a\" ] ");
