@@ -23,8 +23,16 @@ static char *ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler);
+static char *ngx_ws_msec_check(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_ws_size_check(ngx_conf_t *cf, void *post, void *data);
+static ngx_int_t ngx_ws_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_exit_process(ngx_cycle_t *cycle);
+
+
+/* a zero time or size would close every client: refused by nginx -t */
+static ngx_conf_post_t  ngx_ws_msec_positive = { ngx_ws_msec_check };
+static ngx_conf_post_t  ngx_ws_size_positive = { ngx_ws_size_check };
 
 
 static ngx_command_t  ngx_ws_commands[] = {
@@ -48,42 +56,42 @@ static ngx_command_t  ngx_ws_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, ping_interval),
-      NULL },
+      &ngx_ws_msec_positive },
 
     { ngx_string("ws_ping_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, ping_timeout),
-      NULL },
+      &ngx_ws_msec_positive },
 
     { ngx_string("ws_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, connect_timeout),
-      NULL },
+      &ngx_ws_msec_positive },
 
     { ngx_string("ws_send_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, send_timeout),
-      NULL },
+      &ngx_ws_msec_positive },
 
     { ngx_string("ws_max_payload"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, max_payload),
-      NULL },
+      &ngx_ws_size_positive },
 
     { ngx_string("ws_write_queue"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, write_queue),
-      NULL },
+      &ngx_ws_size_positive },
 
     { ngx_string("ws_push"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -105,7 +113,7 @@ static ngx_command_t  ngx_ws_commands[] = {
 
 static ngx_http_module_t  ngx_ws_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_ws_http_init_filters,              /* postconfiguration */
 
     ngx_ws_create_main_conf,               /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -124,7 +132,7 @@ ngx_module_t  ngx_ws_module = {
     ngx_ws_commands,                       /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_ws_init_module,                    /* init module */
     ngx_ws_init_process,                   /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -188,6 +196,9 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->max_payload = NGX_CONF_UNSET_SIZE;
     conf->write_queue = NGX_CONF_UNSET_SIZE;
 
+    /* not inherited: set only where ws_push or ws_health is */
+    conf->json_errors = NGX_CONF_UNSET;
+
     return conf;
 }
 
@@ -214,20 +225,29 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->write_queue, prev->write_queue,
                               1024 * 1024);
 
-    if (conf->ping_interval == 0 || conf->ping_timeout == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "ws_ping_interval and ws_ping_timeout "
-                           "must not be zero");
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->max_payload == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "ws_max_payload must not be zero");
-        return NGX_CONF_ERROR;
+    if (conf->json_errors == NGX_CONF_UNSET) {
+        conf->json_errors = 0;
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_msec_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *msp = data;
+
+    return (*msp == 0) ? "must be greater than 0" : NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_size_check(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    return (*sp == 0) ? "must be greater than 0" : NGX_CONF_OK;
 }
 
 
@@ -241,6 +261,10 @@ ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    wlcf->json_errors = 1;
+
     return ngx_ws_set_handler(cf, ngx_ws_push_handler);
 }
 
@@ -248,6 +272,10 @@ ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    wlcf->json_errors = 1;
+
     return ngx_ws_set_handler(cf, ngx_ws_health_handler);
 }
 
@@ -255,6 +283,7 @@ ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_ws_set_handler(ngx_conf_t *cf, ngx_http_handler_pt handler)
 {
+    ngx_ws_main_conf_t        *wmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -264,6 +293,9 @@ ngx_ws_set_handler(ngx_conf_t *cf, ngx_http_handler_pt handler)
     }
 
     clcf->handler = handler;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_module);
+    wmcf->used = 1;
 
     return NGX_CONF_OK;
 }
@@ -341,6 +373,32 @@ ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *index = i;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Each worker keeps its own sockets, and nothing carries a push from the
+ * worker that answers it to the others yet: said once, at start.
+ */
+
+static ngx_int_t
+ngx_ws_init_module(ngx_cycle_t *cycle)
+{
+    ngx_core_conf_t     *ccf;
+    ngx_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_module);
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (wmcf && wmcf->used && ccf->worker_processes > 1) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ws: worker_processes is %i, but a push reaches only "
+                      "the clients of the worker that answers it: use "
+                      "worker_processes 1 until cross-worker delivery "
+                      "exists", ccf->worker_processes);
+    }
+
+    return NGX_OK;
 }
 
 

@@ -17,6 +17,7 @@
 #include "ngx_ws_eio.h"
 #include "ngx_ws_sio.h"
 #include "ngx_ws_json.h"
+#include "ngx_ws_op.h"
 
 
 #define NGX_WS_ID_LEN          20
@@ -37,6 +38,7 @@ typedef struct ngx_ws_out_s      ngx_ws_out_t;
 
 typedef struct {
     ngx_array_t                namespaces;     /* ngx_str_t, [0] is "/" */
+    ngx_uint_t                 used;           /* ws_socketio or ws_push */
 } ngx_ws_main_conf_t;
 
 
@@ -48,6 +50,7 @@ typedef struct {
     ngx_msec_t                 send_timeout;
     size_t                     max_payload;
     size_t                     write_queue;
+    ngx_flag_t                 json_errors;    /* nginx's errors as JSON */
 } ngx_ws_loc_conf_t;
 
 
@@ -162,13 +165,11 @@ typedef struct {
 typedef void (*ngx_ws_socket_pt)(ngx_ws_socket_t *sock, void *data);
 
 
-/* An event encoded once, in the two forms a client may need. */
+/* An emit's frames, built once in each form a client may need. */
 typedef struct {
+    ngx_ws_op_t               *op;
     ngx_ws_msg_t              *msg;            /* binary as binary frames */
     ngx_ws_msg_t              *msg_b64;        /* binary as "b<base64>" */
-    ngx_str_t                  text;           /* the Socket.IO packet */
-    ngx_str_t                 *bins;
-    ngx_uint_t                 nbins;
 } ngx_ws_event_t;
 
 
@@ -190,6 +191,7 @@ extern ngx_ws_worker_t  ngx_ws_worker;
 
 
 /* ngx_ws_http.c */
+ngx_int_t ngx_ws_http_init_filters(ngx_conf_t *cf);
 ngx_int_t ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
 ngx_int_t ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -208,7 +210,7 @@ ngx_int_t ngx_ws_session_input(ngx_ws_session_t *s, u_char *data,
     size_t len);
 void ngx_ws_session_start(ngx_ws_session_t *s);
 void ngx_ws_session_free(ngx_ws_session_t *s);
-void ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
+ngx_int_t ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
 void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code);
 void ngx_ws_session_close_all(void);
 ngx_int_t ngx_ws_id_generate(u_char *id);
@@ -234,6 +236,11 @@ ngx_ws_msg_t *ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p);
 void ngx_ws_msg_release(ngx_ws_msg_t *msg);
 ngx_ws_msg_t *ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned b64);
 void ngx_ws_event_release(ngx_ws_event_t *ev);
+
+/* ngx_ws_apply.c */
+ngx_int_t ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool,
+    ngx_uint_t *matched);
+void *ngx_ws_pool_alloc(void *data, size_t size);
 
 /* ngx_ws_push.c */
 ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);

@@ -11,6 +11,24 @@
 #define NGX_WS_ERROR_MAX  256
 
 
+/* an error page of nginx's own, rewritten as JSON */
+typedef struct {
+    ngx_buf_t                 *json;
+    ngx_uint_t                 sent;
+} ngx_ws_error_ctx_t;
+
+
+static ngx_int_t ngx_ws_error_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_error_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_buf_t *ngx_ws_error_json(ngx_http_request_t *r,
+    ngx_uint_t status);
+
+
+static ngx_http_output_header_filter_pt  ngx_ws_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_ws_next_body_filter;
+
+
 /* A complete JSON response; body is copied, so it may live anywhere. */
 
 ngx_int_t
@@ -99,4 +117,146 @@ ngx_ws_http_not_allowed(ngx_http_request_t *r, const char *allow)
     h->value.len = ngx_strlen(allow);
 
     return ngx_ws_http_error(r, NGX_HTTP_NOT_ALLOWED, "use %s", allow);
+}
+
+
+/*
+ * Some answers are nginx's own, given before or around the handler: a
+ * body over client_max_body_size (413, checked before any module runs),
+ * a body that times out (408), a malformed chunked body (400).  In the
+ * JSON endpoints their HTML pages become {"error":"..."} like the rest.
+ */
+
+ngx_int_t
+ngx_ws_http_init_filters(ngx_conf_t *cf)
+{
+    ngx_ws_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_ws_error_header_filter;
+
+    ngx_ws_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_ws_error_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_error_header_filter(ngx_http_request_t *r)
+{
+    ngx_buf_t           *b;
+    ngx_ws_loc_conf_t   *wlcf;
+    ngx_ws_error_ctx_t  *ctx;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
+
+    /* r->err_status marks a special response: ours never set it */
+
+    if (!wlcf->json_errors || r->err_status < NGX_HTTP_BAD_REQUEST
+        || r != r->main)
+    {
+        return ngx_ws_next_header_filter(r);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_ws_error_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_ws_error_json(r, r->err_status);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->json = b;
+    ngx_http_set_ctx(r, ctx, ngx_ws_module);
+
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    return ngx_ws_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_ws_error_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t          out;
+    ngx_ws_loc_conf_t   *wlcf;
+    ngx_ws_error_ctx_t  *ctx;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
+
+    if (!wlcf->json_errors) {
+        return ngx_ws_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ws_module);
+
+    if (ctx == NULL) {
+        return ngx_ws_next_body_filter(r, in);
+    }
+
+    /* the HTML page is dropped: its buffers are nginx's static texts */
+
+    for ( /* void */ ; in; in = in->next) {
+        in->buf->pos = in->buf->last;
+    }
+
+    if (ctx->sent) {
+        return NGX_OK;
+    }
+
+    ctx->sent = 1;
+
+    out.buf = ctx->json;
+    out.next = NULL;
+
+    return ngx_ws_next_body_filter(r, &out);
+}
+
+
+static ngx_buf_t *
+ngx_ws_error_json(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_buf_t                 *b;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    b = ngx_create_temp_buf(r->pool, NGX_WS_ERROR_MAX);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    switch (status) {
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+        b->last = ngx_sprintf(b->pos, "{\"error\":\"body is larger than "
+                              "client_max_body_size (%O bytes)\"}",
+                              clcf->client_max_body_size);
+        break;
+
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        b->last = ngx_sprintf(b->pos, "{\"error\":\"request timed out\"}");
+        break;
+
+    case NGX_HTTP_BAD_REQUEST:
+        b->last = ngx_sprintf(b->pos, "{\"error\":\"bad request\"}");
+        break;
+
+    default:
+        b->last = ngx_sprintf(b->pos, "{\"error\":\"HTTP %ui\"}", status);
+    }
+
+    return b;
 }

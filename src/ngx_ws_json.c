@@ -511,6 +511,94 @@ ngx_ws_json_array_next(u_char *p, u_char *end, u_char **elt,
 }
 
 
+u_char *
+ngx_ws_json_object_next(u_char *p, u_char *end, u_char **key,
+    u_char **key_end, u_char **val, u_char **val_end)
+{
+    u_char              *k, *k_end, *v, *v_end, *next;
+    ngx_ws_json_type_e   type;
+
+    *key = NULL;
+    *val_end = NULL;
+
+    p = ngx_ws_json_skip_ws(p, end);
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p == '}') {
+        *val_end = p + 1;
+        return NULL;
+    }
+
+    if (*p != '"') {
+        return NULL;
+    }
+
+    k = p;
+
+    k_end = ngx_ws_json_string(k, end);
+    if (k_end == NULL) {
+        return NULL;
+    }
+
+    p = ngx_ws_json_skip_ws(k_end, end);
+
+    if (p == end || *p != ':') {
+        return NULL;
+    }
+
+    v = ngx_ws_json_skip_ws(p + 1, end);
+
+    v_end = ngx_ws_json_value(v, end, &type);
+    if (v_end == NULL) {
+        return NULL;
+    }
+
+    next = ngx_ws_json_skip_ws(v_end, end);
+
+    if (next == end) {
+        return NULL;
+    }
+
+    if (*next == ',') {
+        next = ngx_ws_json_skip_ws(next + 1, end);
+
+        if (next == end || *next != '"') {
+            return NULL;
+        }
+
+    } else if (*next != '}') {
+        return NULL;
+    }
+
+    *key = k;
+    *key_end = k_end;
+    *val = v;
+    *val_end = v_end;
+
+    return next;
+}
+
+
+size_t
+ngx_ws_json_string_decode(const u_char *p, const u_char *end, u_char *out)
+{
+    size_t   n;
+    u_char  *o;
+
+    o = out;
+    end--;
+
+    for (p++; p < end; o += n) {
+        n = ngx_ws_json_char(&p, o);
+    }
+
+    return o - out;
+}
+
+
 size_t
 ngx_ws_json_string_len(const u_char *s, size_t len)
 {

@@ -73,6 +73,24 @@ int ngx_ws_json_valid(u_char *p, u_char *end);
 u_char *ngx_ws_json_array_next(u_char *p, u_char *end, u_char **elt,
     u_char **elt_end);
 
+/*
+ * Iterates the members of an object, as ngx_ws_json_array_next() does the
+ * elements of an array: p is just after the '{' or the value returned by
+ * the previous call; each member sets *key..*key_end (the key's string
+ * token) and *val..*val_end.  At the end: NULL with *key = NULL and
+ * *val_end one past the '}'; on invalid JSON: NULL, *key = *val_end = NULL.
+ */
+u_char *ngx_ws_json_object_next(u_char *p, u_char *end, u_char **key,
+    u_char **key_end, u_char **val, u_char **val_end);
+
+/*
+ * The value of a valid string token p..end (with its quotes) written to
+ * out, which has room for end - p bytes; returns its length.  An escaped
+ * "\u0000" becomes a NUL byte: callers that need C strings must look.
+ */
+size_t ngx_ws_json_string_decode(const u_char *p, const u_char *end,
+    u_char *out);
+
 /* the length of s as a quoted JSON string, as JSON.stringify writes it */
 size_t ngx_ws_json_string_len(const u_char *s, size_t len);
 u_char *ngx_ws_json_string_write(u_char *dst, const u_char *s, size_t len);

@@ -71,15 +71,17 @@ static ngx_ws_msg_t *
 ngx_ws_event_encode(ngx_ws_event_t *ev, unsigned b64)
 {
     u_char        *p;
-    size_t         len, plen;
-    ngx_uint_t     i;
+    size_t         len, plen, i;
+    ngx_ws_op_t   *op;
     ngx_ws_msg_t  *msg;
 
-    len = ngx_ws_frame_header_len(1 + ev->text.len) + 1 + ev->text.len;
+    op = ev->op;
 
-    for (i = 0; i < ev->nbins; i++) {
-        plen = b64 ? 1 + ngx_ws_base64_encoded_len(ev->bins[i].len)
-                   : ev->bins[i].len;
+    len = ngx_ws_frame_header_len(1 + op->packet.len) + 1 + op->packet.len;
+
+    for (i = 0; i < op->nbins; i++) {
+        plen = b64 ? 1 + ngx_ws_base64_encoded_len(op->bins[i].len)
+                   : op->bins[i].len;
         len += ngx_ws_frame_header_len(plen) + plen;
     }
 
@@ -92,21 +94,21 @@ ngx_ws_event_encode(ngx_ws_event_t *ev, unsigned b64)
     msg->len = len;
 
     p = ngx_ws_frame_header_write(msg->data, NGX_WS_OP_TEXT,
-                                  1 + ev->text.len);
+                                  1 + op->packet.len);
     *p++ = NGX_WS_EIO_MESSAGE;
-    p = ngx_cpymem(p, ev->text.data, ev->text.len);
+    p = ngx_cpymem(p, op->packet.data, op->packet.len);
 
-    for (i = 0; i < ev->nbins; i++) {
+    for (i = 0; i < op->nbins; i++) {
         if (b64) {
-            plen = 1 + ngx_ws_base64_encoded_len(ev->bins[i].len);
+            plen = 1 + ngx_ws_base64_encoded_len(op->bins[i].len);
             p = ngx_ws_frame_header_write(p, NGX_WS_OP_TEXT, plen);
             *p++ = 'b';
-            p = ngx_ws_base64_encode(p, ev->bins[i].data, ev->bins[i].len);
+            p = ngx_ws_base64_encode(p, op->bins[i].data, op->bins[i].len);
 
         } else {
             p = ngx_ws_frame_header_write(p, NGX_WS_OP_BINARY,
-                                          ev->bins[i].len);
-            p = ngx_cpymem(p, ev->bins[i].data, ev->bins[i].len);
+                                          op->bins[i].len);
+            p = ngx_cpymem(p, op->bins[i].data, op->bins[i].len);
         }
     }
 

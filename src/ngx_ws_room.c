@@ -25,6 +25,8 @@ ngx_ws_room_find(ngx_ws_nsp_t *nsp, ngx_str_t *name, uint32_t hash)
 }
 
 
+/* NGX_OK: joined; NGX_DECLINED: a member already; NGX_ERROR: no memory */
+
 ngx_int_t
 ngx_ws_room_join(ngx_ws_socket_t *sock, ngx_str_t *name)
 {
@@ -36,7 +38,7 @@ ngx_ws_room_join(ngx_ws_socket_t *sock, ngx_str_t *name)
         if (m->room->node.str.len == name->len
             && ngx_memcmp(m->room->node.str.data, name->data, name->len) == 0)
         {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
     }
 

@@ -172,10 +172,11 @@ ngx_ws_session_start(ngx_ws_session_t *s)
  * The common case writes at once, with no allocation; only what the socket
  * does not take is queued, and a queue over the bound drops the client so
  * that one slow reader cannot grow the worker's memory.  Never closes the
- * session here: the caller may be walking a room.
+ * session here: the caller may be walking a room.  NGX_OK when the bytes
+ * were written or queued, NGX_ERROR when the client gets nothing.
  */
 
-void
+ngx_int_t
 ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 {
     size_t             pos;
@@ -184,7 +185,7 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     ngx_connection_t  *c;
 
     if (s->error) {
-        return;
+        return NGX_ERROR;
     }
 
     c = s->connection;
@@ -194,12 +195,12 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
         n = c->send(c, msg->data, msg->len);
 
         if (n == (ssize_t) msg->len) {
-            return;
+            return NGX_OK;
         }
 
         if (n == NGX_ERROR) {
             ngx_ws_session_fail(s);
-            return;
+            return NGX_ERROR;
         }
 
         if (n > 0) {
@@ -215,13 +216,13 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
                       "ws_write_queue %uz, closing",
                       s->out_bytes + (msg->len - pos), s->conf->write_queue);
         ngx_ws_session_fail(s);
-        return;
+        return NGX_ERROR;
     }
 
     out = ngx_alloc(sizeof(ngx_ws_out_t), c->log);
     if (out == NULL) {
         ngx_ws_session_fail(s);
-        return;
+        return NGX_ERROR;
     }
 
     out->next = NULL;
@@ -239,7 +240,14 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
         ngx_ws_session_fail(s);
+        return NGX_ERROR;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws send: client behind, %uz bytes queued, %uz sent",
+                   s->out_bytes, pos);
+
+    return NGX_OK;
 }
 
 
@@ -565,6 +573,17 @@ ngx_ws_session_flush(ngx_ws_session_t *s)
         if (c->write->timer_set) {
             ngx_del_timer(c->write);
         }
+
+        /* a level-triggered event module would report writable forever */
+
+        if (c->write->active && (ngx_event_flags & NGX_USE_LEVEL_EVENT)) {
+            if (ngx_del_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "ws flush: client caught up");
 
         return NGX_OK;
     }

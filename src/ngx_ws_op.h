@@ -1,0 +1,76 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#ifndef _NGX_WS_OP_H_INCLUDED_
+#define _NGX_WS_OP_H_INCLUDED_
+
+
+/*
+ * The operation record: what the push endpoint's JSON asks for (emit,
+ * join, leave, disconnect, and which sockets), parsed and, for an emit,
+ * encoded once.  Every source of operations produces this record and one
+ * function applies it.  libc only, so that the parser can be fuzzed alone.
+ */
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+
+#define NGX_WS_EMIT        1
+#define NGX_WS_JOIN        2
+#define NGX_WS_LEAVE       3
+#define NGX_WS_DISCONNECT  4
+
+
+typedef struct {
+    u_char            *data;
+    size_t             len;
+} ngx_ws_bytes_t;
+
+
+typedef struct {
+    unsigned           type;
+    unsigned           close;       /* DISCONNECT: close the connection */
+
+    ngx_ws_bytes_t     nsp;         /* "/" or "/name" */
+    ngx_ws_bytes_t    *rooms;       /* none: the whole namespace */
+    size_t             nrooms;
+    ngx_ws_bytes_t    *except;
+    size_t             nexcept;
+
+    ngx_ws_bytes_t    *names;       /* JOIN, LEAVE: the rooms ("room") */
+    size_t             nnames;
+
+    ngx_ws_bytes_t     packet;      /* EMIT: the Socket.IO packet */
+    ngx_ws_bytes_t    *bins;        /* EMIT: its binary attachments */
+    size_t             nbins;
+} ngx_ws_op_t;
+
+
+/* Memory for the record; the caller frees it all at once. */
+typedef void *(*ngx_ws_op_alloc_pt)(void *data, size_t size);
+
+
+/* the reason returned when alloc failed */
+extern const char  ngx_ws_op_nomem[];
+
+
+/*
+ * Parses the JSON text p..end, an object as the push endpoint takes it,
+ * into *op.  Returns NULL, or the reason it is refused (JSON-safe text),
+ * or ngx_ws_op_nomem.  Strings in the record point into p..end (the event
+ * name and the arguments go out as they were written) or into memory from
+ * alloc (names with escapes decoded, the encoded packet).
+ */
+const char *ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_op_t *op,
+    ngx_ws_op_alloc_pt alloc, void *data);
+
+
+#endif /* _NGX_WS_OP_H_INCLUDED_ */
