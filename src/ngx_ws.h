@@ -211,14 +211,15 @@ ngx_int_t ngx_ws_session_input(ngx_ws_session_t *s, u_char *data,
 void ngx_ws_session_start(ngx_ws_session_t *s);
 void ngx_ws_session_free(ngx_ws_session_t *s);
 ngx_int_t ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
-void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code);
+void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code,
+    const char *reason);
 void ngx_ws_session_close_all(void);
 ngx_int_t ngx_ws_id_generate(u_char *id);
 
 /* ngx_ws_socket.c */
-ngx_int_t ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,
+const char *ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,
     size_t len);
-ngx_int_t ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data,
+const char *ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data,
     size_t len);
 void ngx_ws_socket_destroy(ngx_ws_socket_t *sock);
 void ngx_ws_socket_disconnect(ngx_ws_socket_t *sock);

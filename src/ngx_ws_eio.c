@@ -31,6 +31,8 @@ ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
 {
     ssize_t  n;
 
+    pkt->error = NULL;
+
     if (binary_frame) {
         pkt->type = NGX_WS_EIO_MESSAGE;
         pkt->binary = 1;
@@ -40,12 +42,14 @@ ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
     }
 
     if (len == 0) {
+        pkt->error = "empty packet";
         return -1;
     }
 
     if (p[0] == 'b') {
         n = ngx_ws_base64_decode(p + 1, p + 1, len - 1);
         if (n < 0) {
+            pkt->error = "invalid base64";
             return -1;
         }
 
@@ -57,6 +61,7 @@ ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
     }
 
     if (p[0] < NGX_WS_EIO_OPEN || p[0] > NGX_WS_EIO_NOOP) {
+        pkt->error = "unknown packet type";
         return -1;
     }
 

@@ -32,6 +32,7 @@ typedef struct {
     unsigned   binary;    /* 1: binary frame, or decoded "b<base64>" */
     u_char    *data;
     size_t     len;
+    const char *error;    /* why the packet is malformed */
 } ngx_ws_eio_packet_t;
 
 
@@ -39,7 +40,7 @@ typedef struct {
  * One WebSocket message as an Engine.IO packet: a binary frame is a binary
  * MESSAGE; a text frame is "<type><data>" or "b<base64>" (decoded in place,
  * data points into p).  Returns 0, or -1 if the packet is malformed (empty,
- * unknown type, bad base64).
+ * unknown type, bad base64) with pkt->error saying which.
  */
 int ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
     ngx_ws_eio_packet_t *pkt);

@@ -18,7 +18,9 @@
 #define NGX_WS_UTF8_F4      8   /* 80-8F, then two more: <= U+10FFFF */
 
 
-#define ngx_ws_frame_error(code)  (-(ssize_t) (code))
+/* the parser keeps why it failed, for the log */
+#define ngx_ws_frame_error(p, code, reason)                                  \
+    ((p)->error = (reason), -(ssize_t) (code))
 
 
 static ssize_t ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode,
@@ -27,7 +29,8 @@ static ssize_t ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode,
 static ssize_t ngx_ws_parser_append(ngx_ws_parser_t *p, u_char *payload,
     size_t len, size_t max_payload, const ngx_ws_parser_ops_t *ops,
     void *data);
-static ssize_t ngx_ws_parser_close(u_char *payload, size_t len);
+static ssize_t ngx_ws_parser_close(ngx_ws_parser_t *p, u_char *payload,
+    size_t len);
 static void ngx_ws_unmask(u_char *p, size_t len, const u_char *key);
 
 
@@ -63,14 +66,16 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
         opcode = pos[0] & 0x0f;
 
         if (pos[0] & 0x70) {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                      "reserved bits set");
         }
 
         switch (opcode) {
 
         case NGX_WS_OP_CONT:
             if (p->frag_opcode == 0) {
-                return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+                return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                          "continuation with no message");
             }
 
             control = 0;
@@ -79,7 +84,8 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
         case NGX_WS_OP_TEXT:
         case NGX_WS_OP_BINARY:
             if (p->frag_opcode) {
-                return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+                return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                          "message inside a fragmented one");
             }
 
             control = 0;
@@ -92,11 +98,13 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
             break;
 
         default:
-            return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                      "unknown opcode");
         }
 
         if (!(pos[1] & 0x80)) {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                      "frame not masked");
         }
 
         plen = pos[1] & 0x7f;
@@ -105,7 +113,8 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
             && (!fin || plen > 125
                 || (opcode == NGX_WS_OP_CLOSE && plen == 1)))
         {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                      "invalid control frame");
         }
 
         hlen = 2;
@@ -127,7 +136,8 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
             }
 
             if (pos[2] & 0x80) {
-                return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+                return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                          "length over 2^63");
             }
 
             plen = 0;
@@ -143,7 +153,8 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
             && (p->frag_len > max_payload
                 || plen > (uint64_t) (max_payload - p->frag_len)))
         {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_TOO_BIG);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_TOO_BIG,
+                                      "message larger than ws_max_payload");
         }
 
         hlen += 4;
@@ -186,7 +197,7 @@ ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode, unsigned fin,
     switch (opcode) {
 
     case NGX_WS_OP_CLOSE:
-        rc = ngx_ws_parser_close(payload, len);
+        rc = ngx_ws_parser_close(p, payload, len);
         if (rc != 0) {
             return rc;
         }
@@ -213,7 +224,8 @@ ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode, unsigned fin,
             && ngx_ws_utf8_validate(NGX_WS_UTF8_ACCEPT, payload, len)
                != NGX_WS_UTF8_ACCEPT)
         {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_INVALID_DATA);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_INVALID_DATA,
+                                      "invalid UTF-8 in a text message");
         }
 
         break;
@@ -228,7 +240,8 @@ ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode, unsigned fin,
         if (p->frag_opcode == NGX_WS_OP_TEXT
             && p->utf8 != NGX_WS_UTF8_ACCEPT)
         {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_INVALID_DATA);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_INVALID_DATA,
+                                      "invalid UTF-8 in a text message");
         }
 
         opcode = p->frag_opcode;
@@ -276,7 +289,8 @@ ngx_ws_parser_append(ngx_ws_parser_t *p, u_char *payload, size_t len,
         p->utf8 = ngx_ws_utf8_validate(p->utf8, payload, len);
 
         if (p->utf8 == NGX_WS_UTF8_REJECT) {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_INVALID_DATA);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_INVALID_DATA,
+                                      "invalid UTF-8 in a text message");
         }
     }
 
@@ -308,7 +322,8 @@ ngx_ws_parser_append(ngx_ws_parser_t *p, u_char *payload, size_t len,
 
         buf = ops->alloc(data, size);
         if (buf == NULL) {
-            return ngx_ws_frame_error(NGX_WS_CLOSE_INTERNAL);
+            return ngx_ws_frame_error(p, NGX_WS_CLOSE_INTERNAL,
+                                      "no memory for a fragmented message");
         }
 
         if (p->frag) {
@@ -328,7 +343,7 @@ ngx_ws_parser_append(ngx_ws_parser_t *p, u_char *payload, size_t len,
 
 
 static ssize_t
-ngx_ws_parser_close(u_char *payload, size_t len)
+ngx_ws_parser_close(ngx_ws_parser_t *p, u_char *payload, size_t len)
 {
     if (len == 0) {
         return 0;
@@ -337,13 +352,15 @@ ngx_ws_parser_close(u_char *payload, size_t len)
     /* a length of 1 was refused from the header */
 
     if (!ngx_ws_close_code_valid(ngx_ws_close_code(payload, len))) {
-        return ngx_ws_frame_error(NGX_WS_CLOSE_PROTOCOL_ERROR);
+        return ngx_ws_frame_error(p, NGX_WS_CLOSE_PROTOCOL_ERROR,
+                                  "invalid close code");
     }
 
     if (ngx_ws_utf8_validate(NGX_WS_UTF8_ACCEPT, payload + 2, len - 2)
         != NGX_WS_UTF8_ACCEPT)
     {
-        return ngx_ws_frame_error(NGX_WS_CLOSE_INVALID_DATA);
+        return ngx_ws_frame_error(p, NGX_WS_CLOSE_INVALID_DATA,
+                                  "invalid UTF-8 in a close reason");
     }
 
     return 0;

@@ -63,6 +63,7 @@ typedef struct {
     size_t     frag_cap;
     uint32_t   utf8;          /* UTF-8 validator state across fragments */
     unsigned   frag_opcode;   /* TEXT/BINARY of the open message, 0 if none */
+    const char *error;        /* why the last protocol error was one */
 } ngx_ws_parser_t;            /* zero-initialised = ready */
 
 
@@ -74,7 +75,7 @@ typedef struct {
  * Returns the number of bytes consumed (whole frames), NGX_WS_PARSE_STOPPED
  * if ops->message returned non-zero (p and buf are not touched after that),
  * or -(close code) on a protocol error: -1002, -1007, -1009, or -1011 when
- * ops->alloc failed.
+ * ops->alloc failed; p->error then says why.
  *
  * *need is set to the total length of the partial frame left at the end of
  * buf when its header is complete, else to 0.

@@ -469,6 +469,10 @@ ngx_ws_handoff(ngx_http_request_t *r)
     /* from here on the session owns the connection */
     cln->handler = NULL;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws handoff: 101 sent, request freed, session %*s",
+                   (size_t) NGX_WS_ID_LEN, s->sid);
+
     hc = r->http_connection;
 
     /* writes the access log line (the 101) and destroys the request pool */

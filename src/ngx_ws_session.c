@@ -138,6 +138,11 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     ngx_ws_worker.nsessions++;
     s->started = 1;
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws session %*s: started, %uz bytes read ahead, "
+                   "%ui in the worker", (size_t) NGX_WS_ID_LEN, s->sid,
+                   s->rbuf_len, ngx_ws_worker.nsessions);
+
     /* an idle connection is told about a graceful shutdown */
     c->idle = 1;
 
@@ -147,7 +152,8 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     }
 
     if (ngx_exiting || ngx_terminate) {
-        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY,
+                             "server shutting down");
         return;
     }
 
@@ -243,10 +249,6 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
         return NGX_ERROR;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "ws send: client behind, %uz bytes queued, %uz sent",
-                   s->out_bytes, pos);
-
     return NGX_OK;
 }
 
@@ -256,6 +258,10 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 static void
 ngx_ws_session_fail(ngx_ws_session_t *s)
 {
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                   "ws session %*s: failed, %uz bytes queued",
+                   (size_t) NGX_WS_ID_LEN, s->sid, s->out_bytes);
+
     s->error = 1;
     ngx_post_event(s->connection->write, &ngx_posted_events);
 }
@@ -269,7 +275,7 @@ ngx_ws_session_fail(ngx_ws_session_t *s)
  */
 
 void
-ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code)
+ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code, const char *reason)
 {
     u_char            *p;
     ngx_ws_msg_t      *msg;
@@ -281,6 +287,10 @@ ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code)
 
     c = s->connection;
     s->closing = 1;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws session %*s: closing with %ui, %s",
+                   (size_t) NGX_WS_ID_LEN, s->sid, code, reason);
 
     ngx_ws_session_detach(s);
 
@@ -330,7 +340,8 @@ ngx_ws_read_handler(ngx_event_t *rev)
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: worker is shutting down, closing");
 
-        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_GOING_AWAY,
+                             "server shutting down");
     }
 
     if (rev->timedout) {
@@ -390,6 +401,9 @@ ngx_ws_session_read(ngx_ws_session_t *s)
         }
 
         if (n == 0 || n == NGX_ERROR) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "ws session: %s", n ? "transport error"
+                                               : "transport close");
             ngx_ws_session_finalize(s);
             return NGX_DONE;
         }
@@ -443,10 +457,11 @@ ngx_ws_session_parse(ngx_ws_session_t *s)
 
     if (n < 0) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "ws: bad frame, closing with %z", -n);
+                      "ws: bad frame (%s), closing with %z",
+                      s->parser.error, -n);
         s->rbuf_len = 0;
         s->discard = 1;
-        ngx_ws_session_close(s, (ngx_uint_t) -n);
+        ngx_ws_session_close(s, (ngx_uint_t) -n, "transport error");
         return NGX_OK;
     }
 
@@ -622,6 +637,11 @@ ngx_ws_session_finalize(ngx_ws_session_t *s)
 
     c = s->connection;
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws session %*s: finalized, %uz bytes unsent, "
+                   "%ui left in the worker", (size_t) NGX_WS_ID_LEN, s->sid,
+                   s->out_bytes, ngx_ws_worker.nsessions - s->started);
+
     ngx_ws_session_free(s);
 
     c->data = NULL;
@@ -722,7 +742,7 @@ ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload, size_t len)
     code = (len >= 2) ? (ngx_uint_t) (payload[0] << 8 | payload[1])
                       : NGX_WS_CLOSE_NORMAL;
 
-    ngx_ws_session_close(s, code);
+    ngx_ws_session_close(s, code, "transport close");
 
     if (s->out == NULL || s->error) {
         ngx_ws_session_finalize(s);
@@ -760,13 +780,13 @@ static void
 ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
     size_t len)
 {
-    ngx_int_t            rc;
-    ngx_ws_eio_packet_t  pkt;
+    const char           *error;
+    ngx_ws_eio_packet_t   pkt;
 
     if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "ws: engine.io parse error, closing");
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+                      "ws: engine.io parse error (%s), closing", pkt.error);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
         return;
     }
 
@@ -774,16 +794,17 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
 
     case NGX_WS_EIO_MESSAGE:
         if (pkt.binary) {
-            rc = ngx_ws_socket_attachment(s, pkt.data, pkt.len);
+            error = ngx_ws_socket_attachment(s, pkt.data, pkt.len);
 
         } else {
-            rc = ngx_ws_socket_packet(s, pkt.data, pkt.len);
+            error = ngx_ws_socket_packet(s, pkt.data, pkt.len);
         }
 
-        if (rc != NGX_OK) {
+        if (error) {
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                          "ws: invalid socket.io packet, closing");
-            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+                          "ws: invalid socket.io packet (%s), closing",
+                          error);
+            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
         }
 
         return;
@@ -801,11 +822,11 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
         /* v4 clients never ping: engine.io closes on it */
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "ws: ping from client, closing");
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
         return;
 
     case NGX_WS_EIO_CLOSE:
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport close");
         return;
 
     default:
@@ -833,7 +854,7 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
     if (!s->connected && (ngx_msec_int_t) (now - s->connect_at) >= 0) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: no namespace connected in time, closing");
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "connect timeout");
         return;
     }
 
@@ -842,7 +863,7 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
         if (s->pong_wait) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0,
                           "ws: ping timeout, closing");
-            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL);
+            ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "ping timeout");
             return;
         }
 
@@ -856,7 +877,10 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
             *p = NGX_WS_EIO_PING;
         }
 
-        ngx_ws_session_send(s, ngx_ws_ping_msg);
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "ws heartbeat: ping, waiting for the pong");
+
+        (void) ngx_ws_session_send(s, ngx_ws_ping_msg);
 
         s->pong_wait = 1;
         s->heartbeat_at = now + s->conf->ping_timeout;

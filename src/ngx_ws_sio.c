@@ -9,7 +9,8 @@
 #include "ngx_ws_json.h"
 
 
-static int ngx_ws_sio_payload_valid(unsigned type, u_char *p, u_char *end);
+static const char *ngx_ws_sio_payload_check(unsigned type, u_char *p,
+    u_char *end);
 static int ngx_ws_sio_event_valid(u_char *p, u_char *end);
 static size_t ngx_ws_sio_uint_len(uint64_t n);
 static u_char *ngx_ws_sio_uint_write(u_char *dst, uint64_t n);
@@ -38,6 +39,7 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
     end = p + len;
 
     if (p == end || *p < '0' || *p > '6') {
+        pkt->error = "unknown packet type";
         return -1;
     }
 
@@ -48,6 +50,7 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
     pkt->ack_id = -1;
     pkt->data = NULL;
     pkt->data_len = 0;
+    pkt->error = NULL;
 
     if (pkt->type == NGX_WS_SIO_BINARY_EVENT
         || pkt->type == NGX_WS_SIO_BINARY_ACK)
@@ -61,11 +64,13 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
             n = n * 10 + (*p++ - '0');
 
             if (n > NGX_WS_SIO_MAX_ATTACHMENTS) {
+                pkt->error = "more than 10 attachments";
                 return -1;
             }
         }
 
         if (p == start || p == end || *p != '-') {
+            pkt->error = "no attachment count";
             return -1;
         }
 
@@ -97,6 +102,7 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
 
         while (p < end && *p >= '0' && *p <= '9') {
             if (p - start == NGX_WS_SIO_MAX_ACK_DIGITS) {
+                pkt->error = "ack id of more than 15 digits";
                 return -1;
             }
 
@@ -112,7 +118,9 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
 
     /* the rest is JSON.parse()d, surrounding whitespace included */
 
-    if (!ngx_ws_sio_payload_valid(pkt->type, p, end)) {
+    pkt->error = ngx_ws_sio_payload_check(pkt->type, p, end);
+
+    if (pkt->error) {
         return -1;
     }
 
@@ -123,37 +131,46 @@ ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt)
 }
 
 
-static int
-ngx_ws_sio_payload_valid(unsigned type, u_char *p, u_char *end)
+/* NULL if the payload suits the packet type, else why not */
+
+static const char *
+ngx_ws_sio_payload_check(unsigned type, u_char *p, u_char *end)
 {
     u_char              *v, *v_end;
     ngx_ws_json_type_e   t;
 
     if (type == NGX_WS_SIO_DISCONNECT) {
-        return 0;
+        return "payload on a DISCONNECT";
     }
 
     v = ngx_ws_json_skip_ws(p, end);
 
     v_end = ngx_ws_json_value(v, end, &t);
     if (v_end == NULL || ngx_ws_json_skip_ws(v_end, end) != end) {
-        return 0;
+        return "payload is not valid JSON or nests over 1000 levels";
     }
 
     switch (type) {
 
     case NGX_WS_SIO_CONNECT:
-        return t == NGX_WS_JSON_OBJECT;
+        return (t == NGX_WS_JSON_OBJECT) ? NULL
+                                         : "CONNECT payload is no object";
 
     case NGX_WS_SIO_CONNECT_ERROR:
-        return t == NGX_WS_JSON_OBJECT || t == NGX_WS_JSON_STRING;
+        return (t == NGX_WS_JSON_OBJECT || t == NGX_WS_JSON_STRING)
+               ? NULL : "CONNECT_ERROR payload is no object or string";
 
     case NGX_WS_SIO_EVENT:
     case NGX_WS_SIO_BINARY_EVENT:
-        return t == NGX_WS_JSON_ARRAY && ngx_ws_sio_event_valid(v, v_end);
+        if (t != NGX_WS_JSON_ARRAY) {
+            return "EVENT payload is no array";
+        }
+
+        return ngx_ws_sio_event_valid(v, v_end)
+               ? NULL : "event name missing, or reserved";
 
     default: /* ACK, BINARY_ACK */
-        return t == NGX_WS_JSON_ARRAY;
+        return (t == NGX_WS_JSON_ARRAY) ? NULL : "ACK payload is no array";
     }
 }
 

@@ -40,6 +40,7 @@ typedef struct {
     int64_t    ack_id;        /* -1: none */
     u_char    *data;          /* JSON payload text, NULL/0 if absent */
     size_t     data_len;
+    const char *error;        /* why the packet is malformed */
 } ngx_ws_sio_packet_t;
 
 
@@ -49,7 +50,8 @@ typedef struct {
  * CONNECT takes an object, DISCONNECT nothing, CONNECT_ERROR an object or a
  * string, (BINARY_)EVENT a non-empty array starting with a number or a
  * non-reserved event name, (BINARY_)ACK an array; no payload is fine for
- * all.  Returns 0, or -1 if the packet is malformed.
+ * all.  Returns 0, or -1 if the packet is malformed, with pkt->error saying
+ * why.
  */
 int ngx_ws_sio_decode(u_char *p, size_t len, ngx_ws_sio_packet_t *pkt);
 

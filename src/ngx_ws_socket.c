@@ -22,7 +22,7 @@ static ngx_ws_socket_t *ngx_ws_socket_find(ngx_ws_session_t *s,
     u_char *nsp, size_t len);
 static ngx_ws_nsp_t *ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name,
     size_t len);
-static ngx_int_t ngx_ws_socket_connect(ngx_ws_session_t *s,
+static const char *ngx_ws_socket_connect(ngx_ws_session_t *s,
     ngx_ws_sio_packet_t *pkt);
 static void ngx_ws_socket_unlink(ngx_ws_socket_t *sock);
 static ngx_int_t ngx_ws_socket_reply(ngx_ws_session_t *s, unsigned type,
@@ -32,22 +32,22 @@ static ngx_int_t ngx_ws_socket_reply(ngx_ws_session_t *s, unsigned type,
 /*
  * What socket.io's Client.ondecoded() accepts: a CONNECT to a namespace
  * not joined yet, anything else but CONNECT and CONNECT_ERROR to a joined
- * one.  Every other packet is a protocol error that closes the connection.
+ * one.  Every other packet is a protocol error that closes the connection:
+ * the reason is returned for the log, NULL when all is well.
  */
 
-ngx_int_t
+const char *
 ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
 {
     ngx_ws_socket_t      *sock;
     ngx_ws_sio_packet_t   pkt;
 
     if (s->attachments) {
-        /* text while the attachments of a binary packet are due */
-        return NGX_ERROR;
+        return "text while binary attachments are due";
     }
 
     if (ngx_ws_sio_decode(data, len, &pkt) != 0) {
-        return NGX_ERROR;
+        return pkt.error;
     }
 
     sock = ngx_ws_socket_find(s, pkt.nsp, pkt.nsp_len);
@@ -56,51 +56,54 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
 
     case NGX_WS_SIO_CONNECT:
         if (sock) {
-            return NGX_ERROR;
+            return "CONNECT to a namespace already connected";
         }
 
         return ngx_ws_socket_connect(s, &pkt);
 
     case NGX_WS_SIO_DISCONNECT:
         if (sock == NULL) {
-            return NGX_ERROR;
+            return "DISCONNECT from a namespace not connected";
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                       "ws socket %*s: client namespace disconnect",
+                       (size_t) NGX_WS_ID_LEN, sock->id);
 
         ngx_ws_socket_unlink(sock);
         ngx_ws_socket_destroy(sock);
-        return NGX_OK;
+        return NULL;
 
     case NGX_WS_SIO_EVENT:
     case NGX_WS_SIO_ACK:
         /* nobody listens yet: socket.io drops such events, and so do we */
-        return sock ? NGX_OK : NGX_ERROR;
+        return sock ? NULL : "EVENT or ACK to a namespace not connected";
 
     case NGX_WS_SIO_BINARY_EVENT:
     case NGX_WS_SIO_BINARY_ACK:
         if (sock == NULL) {
-            return NGX_ERROR;
+            return "EVENT or ACK to a namespace not connected";
         }
 
         s->attachments = pkt.attachments;
-        return NGX_OK;
+        return NULL;
 
     default:
-        return NGX_ERROR;
+        return "CONNECT_ERROR from a client";
     }
 }
 
 
-ngx_int_t
+const char *
 ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data, size_t len)
 {
     if (s->attachments == 0) {
-        /* binary with no packet waiting for it */
-        return NGX_ERROR;
+        return "binary with no packet waiting for it";
     }
 
     s->attachments--;
 
-    return NGX_OK;
+    return NULL;
 }
 
 
@@ -173,10 +176,11 @@ ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name, size_t len)
 }
 
 
-static ngx_int_t
+static const char *
 ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
 {
     u_char           *p;
+    ngx_int_t         rc;
     ngx_ws_nsp_t     *nsp;
     ngx_ws_socket_t  *sock;
     u_char            reply[sizeof("{\"sid\":\"\"}") - 1 + NGX_WS_ID_LEN];
@@ -184,29 +188,37 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     nsp = ngx_ws_nsp_served(s, pkt->nsp, pkt->nsp_len);
 
     if (nsp == NULL) {
-        return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
-                                   pkt->nsp_len,
-                                   (u_char *) NGX_WS_INVALID_NSP,
-                                   sizeof(NGX_WS_INVALID_NSP) - 1);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                       "ws connect: \"%*s\" is not served here",
+                       pkt->nsp_len, pkt->nsp);
+
+        rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
+                                 pkt->nsp_len, (u_char *) NGX_WS_INVALID_NSP,
+                                 sizeof(NGX_WS_INVALID_NSP) - 1);
+        goto done;
     }
 
     if (pkt->data_len > NGX_WS_AUTH_MAX) {
-        return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
-                                   pkt->nsp_len,
-                                   (u_char *) NGX_WS_AUTH_TOO_BIG,
-                                   sizeof(NGX_WS_AUTH_TOO_BIG) - 1);
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                       "ws connect: auth payload of %uz bytes refused",
+                       pkt->data_len);
+
+        rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
+                                 pkt->nsp_len, (u_char *) NGX_WS_AUTH_TOO_BIG,
+                                 sizeof(NGX_WS_AUTH_TOO_BIG) - 1);
+        goto done;
     }
 
     sock = ngx_calloc(sizeof(ngx_ws_socket_t), s->connection->log);
     if (sock == NULL) {
-        return NGX_ERROR;
+        return "out of memory";
     }
 
     if (pkt->data_len) {
         sock->auth = ngx_alloc(pkt->data_len, s->connection->log);
         if (sock->auth == NULL) {
             ngx_free(sock);
-            return NGX_ERROR;
+            return "out of memory";
         }
 
         ngx_memcpy(sock->auth, pkt->data, pkt->data_len);
@@ -219,7 +231,7 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         }
 
         ngx_free(sock);
-        return NGX_ERROR;
+        return "no random bytes for a socket id";
     }
 
     sock->session = s;
@@ -237,13 +249,21 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
 
     s->connected = 1;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                   "ws socket %*s: connected to \"%V\"",
+                   (size_t) NGX_WS_ID_LEN, sock->id, &nsp->name);
+
     p = ngx_cpymem(reply, "{\"sid\":\"", sizeof("{\"sid\":\"") - 1);
     p = ngx_cpymem(p, sock->id, NGX_WS_ID_LEN);
     *p++ = '"';
     *p++ = '}';
 
-    return ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
-                               nsp->name.len, reply, p - reply);
+    rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
+                             nsp->name.len, reply, p - reply);
+
+done:
+
+    return (rc == NGX_OK) ? NULL : "out of memory";
 }
 
 
@@ -255,6 +275,10 @@ ngx_ws_socket_disconnect(ngx_ws_socket_t *sock)
     ngx_ws_session_t  *s;
 
     s = sock->session;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                   "ws socket %*s: server namespace disconnect",
+                   (size_t) NGX_WS_ID_LEN, sock->id);
 
     (void) ngx_ws_socket_reply(s, NGX_WS_SIO_DISCONNECT, sock->nsp->name.data,
                                sock->nsp->name.len, NULL, 0);

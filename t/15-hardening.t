@@ -225,4 +225,60 @@ for my $d (qw(ws_ping_interval ws_ping_timeout ws_connect_timeout
 like($t->error_log, qr/^(?!.*worker_processes is)/s,
      'worker_processes 1: no warning');
 
+# ------------------------------------------------- debug log
+
+{
+    my $t3 = NgxWs::Test->new->require_module;
+    $t3->write_conf(<<'EOF');
+load_module %%MODULE%%;
+daemon off;
+worker_processes 1;
+pid %%PREFIX%%/nginx.pid;
+error_log %%PREFIX%%/error.log debug;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %%PREFIX%%/tmp/body;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /socket.io/ { ws_socketio; }
+        location /_ws/push { ws_push; }
+    }
+}
+EOF
+    $t3->run;
+
+    my $port3 = $t3->port;
+    my $ws = NgxWs::WebSocket->sio_open(port => $port3);
+    my $sid = $ws->sid;
+    my $id = $ws->sio_sid('/');
+    push_json($port3, '{"event":"x"}');
+    $ws->send_text('42{}');
+    is($ws->wait_closed(5), 1000, 'a bad packet closes');
+
+    my $bad = NgxWs::WebSocket->sio_open(port => $port3);
+    my $bad_sid = $bad->sid;
+    $bad->send_raw("\x81\x01x");        # not masked
+    is($bad->wait_closed(5), 1002, 'an unmasked frame: 1002');
+
+    ok(wait_for(5, sub { $t3->error_log =~ /\Q$bad_sid\E: finalized/ }),
+       'the second session is finalized');
+
+    my $log = $t3->error_log;
+    for my $re (
+        qr/ws handoff: 101 sent, request freed, session \Q$sid\E/,
+        qr/ws session \Q$sid\E: started/,
+        qr/ws socket \Q$id\E: connected to "\/"/,
+        qr/ws apply: op 1 nsp "\/"/,
+        qr/invalid socket\.io packet \(EVENT payload is no array\)/,
+        qr/ws session \Q$sid\E: closing with 1000, parse error/,
+        qr/ws: bad frame \(frame not masked\), closing with 1002/,
+        qr/ws session \Q$bad_sid\E: closing with 1002, transport error/,
+        qr/ws session \Q$sid\E: finalized/)
+    {
+        like($log, $re, "debug log: $re");
+    }
+    $t3->stop;
+}
+
 done_testing;

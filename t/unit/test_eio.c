@@ -80,6 +80,11 @@ test_decode(void)
     /* malformed */
 
     UNIT_EQ(decode("", &pkt, buf), -1);
+    UNIT_CHECK(pkt.error && strcmp(pkt.error, "empty packet") == 0);
+    UNIT_EQ(decode("bA", &pkt, buf), -1);
+    UNIT_CHECK(pkt.error && strcmp(pkt.error, "invalid base64") == 0);
+    UNIT_EQ(decode("7", &pkt, buf), -1);
+    UNIT_CHECK(pkt.error && strcmp(pkt.error, "unknown packet type") == 0);
     UNIT_EQ(decode("abc", &pkt, buf), -1);
     UNIT_EQ(decode("7", &pkt, buf), -1);
     UNIT_EQ(decode("9hello", &pkt, buf), -1);

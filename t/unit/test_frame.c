@@ -184,6 +184,11 @@ run_error(u_char *buf, size_t len, size_t max)
 
     rc = run(&r, &p, buf, len, max, &need);
 
+    /* a protocol error says why, for the log */
+    if (rc < NGX_WS_PARSE_STOPPED) {
+        UNIT_CHECK(p.error != NULL && p.error[0] != '\0');
+    }
+
     ngx_ws_parser_reset(&p, &rec_ops, &r);
     UNIT_EQ(r.live, 0);
     rec_clear(&r);

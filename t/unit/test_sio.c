@@ -59,7 +59,9 @@ check(const char *s, unsigned type, unsigned attachments, const char *nsp,
 #define BAD(s)                                                                \
     do {                                                                      \
         ngx_ws_sio_packet_t  pkt_;                                            \
-        if (!UNIT_EQ(decode(s, &pkt_), -1)) {                                 \
+        if (!UNIT_EQ(decode(s, &pkt_), -1)                                    \
+            || !UNIT_CHECK(pkt_.error != NULL))                               \
+        {                                                                     \
             printf("  \"%s\" decoded\n", s);                                  \
         }                                                                     \
     } while (0)
