@@ -49,6 +49,8 @@ sub check_closes {
         my ($ws, $code, $name) = @$_;
         my $got = $ws->wait_closed(10);
         is($got, $code, "$name: close $code");
+        is_deeply($ws->after_close, [],
+                  "$name: nothing after the close frame");
         ok($ws->tcp_closed, "$name: TCP closed after");
     }
     @closing = ();
@@ -227,7 +229,10 @@ check_closes();
                   . NgxWs::WebSocket::build_frame(PING, 'two'));
     like($ws->read_packet(5) // '', qr/^40\/chat,\{"sid":"$SID"\}\z/,
          'two frames in one write: first');
-    ok($ws->alive, 'two frames in one write: then the ping');
+    my $f = $ws->read_frame(5);
+    ok($f && $f->{opcode} == PONG && $f->{payload} eq 'two',
+       'two frames in one write: then the pong to the ping');
+    ok($ws->alive, 'two frames in one write: nothing else');
 }
 
 {
@@ -287,14 +292,33 @@ for my $case ([undef, 1000, 'no code'], [1000, 1000, '1000'],
 }
 
 {
-    # Data after the close frame is ignored.
+    # Data after the close frame is ignored, and the server sends nothing
+    # after its own close frame: what follows it on the wire is the end
+    # of the stream.
     my $ws = $t->sio_client;
     $ws->send_raw(NgxWs::WebSocket::build_frame(CLOSE, pack('n', 1000))
                   . NgxWs::WebSocket::build_frame(TEXT, '40/chat,'));
+    $ws->{close_sent} = 1;
     my $code = $ws->wait_closed(5);
     is($code, 1000, 'data after close: close echoed');
-    ok(!grep({ $_->{opcode} == TEXT } @{$ws->{skipped} || []}),
-       'data after close: not processed');
+    is_deeply($ws->{skipped} || [], [],
+              'data after close: nothing before the close frame');
+    is_deeply($ws->after_close, [],
+              'data after close: nothing after the close frame');
+    ok($ws->tcp_closed, 'data after close: then TCP closed');
+}
+
+{
+    # The same when the server closes first (a protocol error): its close
+    # frame is the last thing it writes, whatever the client sends after.
+    my $ws = $t->sio_client;
+    $ws->send_raw(NgxWs::WebSocket::build_frame(TEXT, '42["x"]', mask => 0)
+                  . NgxWs::WebSocket::build_frame(TEXT, '40/chat,')
+                  . NgxWs::WebSocket::build_frame(PING, 'late'));
+    is($ws->wait_closed(5), 1002, 'after a server close: 1002');
+    is_deeply($ws->after_close, [],
+              'after a server close: nothing after the close frame');
+    ok($ws->tcp_closed, 'after a server close: then TCP closed');
 }
 
 # ------------------------------------------------------------- the end

@@ -4,31 +4,30 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # wss:// through an ssl listener, with a certificate made at test time.
-# Needs IO::Socket::SSL (not core: Debian's libio-socket-ssl-perl); the
-# node end-to-end tests cover wss:// when it is missing.
+# Needs IO::Socket::SSL (Debian's libio-socket-ssl-perl) and openssl,
+# both installed by make test: without them this file fails.
 
 use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(push_json);
+use NgxWs::Test qw(push_json missing);
 use NgxWs::WebSocket;
-
-BEGIN {
-    plan(skip_all => 'IO::Socket::SSL not installed')
-        unless eval { require IO::Socket::SSL; 1 };
-}
 
 my $t = NgxWs::Test->new->require_module;
 
+missing('IO::Socket::SSL (Debian package libio-socket-ssl-perl)')
+    unless eval { require IO::Socket::SSL; 1 };
+
 my $openssl = `command -v openssl 2>/dev/null`;
 chomp $openssl;
-plan(skip_all => 'openssl not installed') unless $openssl;
+missing('openssl (Debian package openssl)') unless $openssl;
 
 my $p = $t->prefix;
 system("$openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
        . " -keyout $p/key.pem -out $p/cert.pem >$p/openssl.log 2>&1") == 0
-    or plan(skip_all => 'openssl could not make a certificate');
+    or missing("a certificate from openssl req:\n"
+               . $t->read_file('openssl.log'));
 
 $t->write_conf(<<'EOF');
     server {

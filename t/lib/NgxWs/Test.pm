@@ -6,9 +6,9 @@ package NgxWs::Test;
 # A small harness for the nginx tests of ngx_ws, in core Perl only: an
 # nginx (Debian's binary with the module loaded) on free ports from a
 # config template, in a temp prefix of its own; start, reload, stop; and,
-# when the test file finishes, a check that the error log holds no alert,
-# no emerg, no worker killed by a signal (and no sanitizer report when
-# NGX_WS_ASAN=1).
+# when the test file finishes, a check that the error log holds no crit
+# (EMFILE, temp files), no alert, no emerg, no worker killed by a signal
+# (and no sanitizer report when NGX_WS_ASAN=1).
 #
 #   my $t = NgxWs::Test->new;
 #   $t->write_conf(<<'EOF');      # the inside of http {}, or a whole conf
@@ -46,7 +46,7 @@ use JSON::PP ();
 use Carp qw(croak);
 
 our @EXPORT_OK = qw(http_request http_get http_post_json wait_for
-    parse_http_response push_json get_json server_conf);
+    parse_http_response push_json get_json server_conf missing);
 
 my @instances;                    # every harness of this process
 my $creator_pid = $$;
@@ -103,14 +103,24 @@ sub new {
 sub prefix { $_[0]{prefix} }
 sub module { $_[0]{module} }
 
-# Skip the whole file unless the module and nginx are there.
+# Fails the test file (never skips it) unless the module and nginx are
+# there: make test builds the one and installs the other.
 sub require_module {
     my ($self) = @_;
-    plan(skip_all => "no module at $self->{module} (make build)")
+    missing("the module at $self->{module} (make build)")
         unless -f $self->{module};
-    plan(skip_all => "no nginx at $self->{nginx}")
+    missing("nginx at $self->{nginx} (Debian package nginx)")
         unless -x $self->{nginx};
     return $self;
+}
+
+# Ends the test file with one failure naming what it needs and does not
+# have: what make test installs or builds is never a reason to skip.
+sub missing {
+    my ($what) = @_;
+    fail("needed: $what");
+    done_testing;
+    exit 1;
 }
 
 # A free TCP port on 127.0.0.1: bound to port 0 and held open until nginx
@@ -146,17 +156,24 @@ sub write_conf {
     my $workers = $opts{workers} // $self->{workers};
     $self->{workers} = $workers;
 
-    my $conf;
-    if ($template =~ /^\s*http\s*\{/m) {
-        $conf = $template;
-    } else {
-        $conf = <<"EOF";
+    my $conf = $self->_expand($self->_conf_text($template, $workers,
+                                                'error.log'));
+    $self->write_file('nginx.conf', $conf);
+    $self->{conf} = $conf;
+    return $self;
+}
+
+sub _conf_text {
+    my ($self, $template, $workers, $log) = @_;
+
+    return $template if $template =~ /^\s*http\s*\{/m;
+    return <<"EOF";
 load_module %%MODULE%%;
 daemon off;
 master_process on;
 worker_processes $workers;
 pid %%PREFIX%%/nginx.pid;
-error_log %%PREFIX%%/error.log info;
+error_log %%PREFIX%%/$log info;
 
 events {
     worker_connections 4096;
@@ -174,12 +191,31 @@ http {
 $template
 }
 EOF
-    }
+}
 
-    $conf = $self->_expand($conf);
-    $self->write_file('nginx.conf', $conf);
-    $self->{conf} = $conf;
-    return $self;
+# "nginx -t -p <prefix> -c <conf>" with the module loaded, on a
+# configuration given as write_conf takes it, in files of its own (the
+# running nginx's conf and error log are left alone).  Returns nginx's
+# exit status and what it printed.
+sub conf_test {
+    my ($self, $template) = @_;
+    my $n = ++$self->{conf_tests};
+    my $conf = $self->_expand($self->_conf_text($template, 1,
+                                                "conf-test-$n.log"));
+    my $file = $self->write_file("conf-test-$n.conf", $conf);
+    my %env = $self->{asan} ? $self->_asan_env : ();
+    local @ENV{keys %env} = values %env;
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if ($pid == 0) {
+        open(STDERR, '>&', \*STDOUT);
+        exec($self->{nginx}, '-t', '-p', "$self->{prefix}/",
+             '-e', "$self->{prefix}/conf-test-$n.log", '-c', $file)
+            or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return ($? >> 8, $out);
 }
 
 sub write_file {
@@ -433,8 +469,10 @@ sub finish {
         or diag($self->{stop_problem});
 
     my $log = $self->error_log;
-    my @bad = grep { /\[(alert|emerg)\]|exited on signal/ } split /^/, $log;
-    is(join('', @bad), '', 'no alerts, no emergencies, no crashed worker');
+    my @bad = grep { /\[(crit|alert|emerg)\]|exited on signal/ }
+              split /^/, $log;
+    is(join('', @bad), '',
+       'no crit, alert or emerg in the error log, no crashed worker');
 
     if ($self->{asan}) {
         is($self->_sanitizer_reports, '', 'no sanitizer reports');

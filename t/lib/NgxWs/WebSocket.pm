@@ -15,6 +15,7 @@ package NgxWs::WebSocket;
 #   my $f = $ws->read_frame(2);                       # {opcode, fin, payload}
 #   my $code = $ws->wait_closed(5);                   # 1002, or 'eof'
 #   ok($ws->alive, 'still open');                     # ping -> its pong
+#   is_deeply($ws->barrier, [], 'nothing came');     # the same, strictly
 
 use strict;
 use warnings;
@@ -341,7 +342,9 @@ sub close_code {
 # without one ('eof'); undef on timeout.  After a close frame, waits for
 # the TCP close (bounded by the same timeout): ->tcp_closed tells; the
 # close is echoed first unless one was sent or no_echo => 1.  Data
-# frames read meanwhile are kept in ->{skipped}.
+# frames read before the close frame are kept in ->{skipped}; whatever
+# the server sent after its close frame (it must send nothing) in
+# ->after_close: the frames, then any bytes that are no whole frame.
 sub wait_closed {
     my ($self, $timeout, %o) = @_;
     $timeout //= 5;
@@ -357,14 +360,21 @@ sub wait_closed {
             my ($code, $reason) = close_code($f);
             $self->{close_code} = $code;
             $self->{close_reason} = $reason;
+            $self->{after_close} = [];
             # Complete the close handshake as a client does (the server
             # may wait for it before closing TCP).
             $self->send_close($code == 1005 ? undef : $code)
                 unless $self->{close_sent} || $o{no_echo};
             while (!$self->{eof}) {
                 my $g = $self->read_frame($end - time);
-                last if !$g && !$self->{eof};
+                if ($g) {
+                    push @{$self->{after_close}}, $g;
+                    next;
+                }
+                last unless $self->{eof};
             }
+            push @{$self->{after_close}}, { bytes => $self->{rbuf} }
+                if length $self->{rbuf};
             $self->{tcp_closed} = $self->{eof};
             return $code;
         }
@@ -373,6 +383,7 @@ sub wait_closed {
 }
 
 sub tcp_closed   { $_[0]{tcp_closed} }
+sub after_close  { $_[0]{after_close} }
 sub close_reason { $_[0]{close_reason} }
 
 # True when the connection is closed (close frame or EOF) within $timeout.
@@ -388,19 +399,55 @@ sub close {
     $self->{eof} = 1;
 }
 
-# True when a ping with a fresh payload gets its pong (each frame waited
-# for up to $timeout, 5 s): the connection is alive and the server still
-# reads it.  The fresh payload keeps a pong to an earlier ping from
-# counting.
+# A barrier: sends a WebSocket ping with a fresh payload and reads up to
+# its pong.  The server writes to one connection in order, so whatever it
+# had sent before it read the ping has arrived by then.  Returns what came
+# before the pong (Engine.IO packets as read_packet returns them, other
+# pongs as {pong => payload}, a close frame as {close => code}), or undef
+# when the pong does not come within $timeout (5 s) or the connection
+# closes.  WebSocket pings and Engine.IO pings ("2", answered with "3")
+# are the heartbeat, not something that "arrived", and are left out.
+#
+#   is_deeply($ws->barrier, [], 'nothing arrived');
+sub barrier {
+    my ($self, $timeout) = @_;
+    my $tag = 'barrier-' . int rand 1e9;
+    my $end = time + ($timeout // 5);
+    my @before;
+    $self->{before_barrier} = \@before;
+    $self->send_ping($tag) or return undef;
+    while (1) {
+        my $f = $self->read_frame($end - time) or return undef;
+        my $op = $f->{opcode};
+        if ($op == OP_PONG) {
+            return \@before if $f->{payload} eq $tag;
+            push @before, { pong => $f->{payload} };
+        } elsif ($op == OP_PING) {
+            $self->send_pong($f->{payload});
+        } elsif ($op == OP_CLOSE) {
+            ($self->{close_code}, $self->{close_reason}) = close_code($f);
+            push @before, { close => $self->{close_code} };
+            return undef;
+        } elsif ($op == OP_BINARY) {
+            push @before, { binary => $f->{payload} };
+        } elsif ($op == OP_TEXT && $f->{payload} eq '2') {
+            $self->{pings}++;
+            $self->send_text('3');
+        } else {
+            push @before, $f->{payload};
+        }
+    }
+}
+
+# What came before the last barrier's pong (for diagnostics).
+sub before_barrier { $_[0]{before_barrier} }
+
+# True when the connection is alive, the server still reads it and has
+# sent nothing but the heartbeat: a barrier with nothing before it.
 sub alive {
     my ($self, $timeout) = @_;
-    my $tag = 'alive-' . int rand 1e9;
-    $self->send_ping($tag) or return 0;
-    while (my $f = $self->read_frame($timeout // 5)) {
-        return 1 if $f->{opcode} == OP_PONG && $f->{payload} eq $tag;
-        return 0 if $f->{opcode} == OP_CLOSE;
-    }
-    return 0;
+    my $got = $self->barrier($timeout);
+    return $got && !@$got ? 1 : 0;
 }
 
 # ------------------------------------------------------------ Engine.IO
