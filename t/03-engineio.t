@@ -13,7 +13,7 @@ use warnings;
 use Test::More;
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(push_json server_conf);
+use NgxWs::Test qw(push_json server_conf wait_for);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
@@ -32,6 +32,28 @@ my $SID = qr/[A-Za-z0-9_-]{20}/;
 
 # ------------------------------------------------------------ heartbeat
 
+# Lines of the error log matching $re.
+sub log_lines {
+    my ($re) = @_;
+    return scalar grep { /$re/ } split /^/, $t->error_log;
+}
+
+# The session was closed for a missing pong: close 1000 after the ping
+# timeout (1 s), the TCP close, and the log line saying why.
+sub closed_for_no_pong {
+    my ($ws, $name, $pinged_at) = @_;
+    my $before = log_lines(qr/ws: ping timeout, closing/);
+    is($ws->wait_closed(5), 1000, "$name: close 1000");
+    my $after = time - $pinged_at;
+    # (the ping was read a moment after it was sent: some slack)
+    ok($after >= 0.5, "$name: not before ws_ping_timeout (after "
+                      . sprintf('%.2f', $after) . ' s)');
+    is_deeply($ws->after_close, [], "$name: nothing after the close frame");
+    ok($ws->tcp_closed, "$name: TCP closed");
+    ok(wait_for(5, sub { log_lines(qr/ws: ping timeout, closing/) > $before }),
+       "$name: the error log says \"ping timeout\"");
+}
+
 {
     # Answered pings keep the session alive for many rounds.
     my $ws = $t->sio_client($fast);
@@ -41,7 +63,7 @@ my $SID = qr/[A-Za-z0-9_-]{20}/;
     ok(($ws->{pings} // 0) >= 3,
        'pings keep coming (' . ($ws->{pings} // 0) . ' in 3 s)');
     is_deeply(\@got, [], 'nothing but pings');
-    ok($ws->alive, 'answered pings: alive');
+    ok($ws->alive, 'answered pings: alive, nothing else pending');
 }
 
 {
@@ -55,26 +77,26 @@ my $SID = qr/[A-Za-z0-9_-]{20}/;
 }
 
 {
-    # No pong: closed (a close frame then TCP close, or just TCP close).
+    # No pong: closed.
     my $ws = $t->sio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'no pong: pinged');
-    my $r = $ws->wait_closed(5);
-    ok(defined $r, 'no pong: closed within 5 s (' . ($r // 'open') . ')');
+    closed_for_no_pong($ws, 'no pong', time);
 }
 
 {
     # Same for a session that never connected to a namespace.
     my $ws = $t->eio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'no CONNECT, no pong: pinged');
-    ok(defined $ws->wait_closed(5), 'no CONNECT, no pong: closed');
+    closed_for_no_pong($ws, 'no CONNECT, no pong', time);
 }
 
 {
     # WebSocket-level pongs are not Engine.IO pongs.
     my $ws = $t->sio_client($fast);
     is($ws->read_packet(5, no_pong => 1), '2', 'WS pong only: pinged');
+    my $at = time;
     $ws->send_pong('2');
-    ok(defined $ws->wait_closed(5), 'WS pong only: closed');
+    closed_for_no_pong($ws, 'WS pong only', $at);
 }
 
 # ------------------------------------------------------------ base64
@@ -155,10 +177,12 @@ closes('client close "1"', '1');
 closes('binary frame nobody expects', \"\x01\x02");
 closes('"b" message nobody expects', 'bAQID');
 
+# Engine.IO closes the transport on these; here with a normal close.
 for (@closing) {
     my ($ws, $name) = @$_;
-    my $r = $ws->wait_closed(10);
-    ok(defined $r, "$name: closed (" . ($r // 'open') . ')');
+    is($ws->wait_closed(10), 1000, "$name: close 1000");
+    is_deeply($ws->after_close, [], "$name: nothing after the close frame");
+    ok($ws->tcp_closed, "$name: TCP closed");
 }
 
 {

@@ -12,7 +12,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(push_json server_conf);
+use NgxWs::Test qw(push_json server_conf wait_for);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
@@ -111,9 +111,8 @@ my $SID = qr/[A-Za-z0-9_-]{20}/;
     $ws->send_binary("\x01");
     $ws->send_text('461-/chat,9[{"_placeholder":true,"num":0}]');
     $ws->send_binary("\x02");
-    my @got = $ws->drain(1);
-    is_deeply(\@got, [], 'client events and acks: accepted, no reply');
-    ok(!$ws->closed_early, 'client events: connection open');
+    is_deeply($ws->barrier, [],
+              'client events and acks: accepted, no reply, still open');
     push_json($port, '{"event":"x"}');
     is($ws->read_packet(5), '42["x"]', 'client events: still served');
 }
@@ -154,8 +153,8 @@ closes('DISCONNECT from a namespace not joined', ['/'], '41/chat,');
 
 for (@closing) {
     my ($ws, $name) = @$_;
-    my $r = $ws->wait_closed(10);
-    ok(defined $r, "$name: closed (" . ($r // 'open') . ')');
+    is($ws->wait_closed(10), 1000, "$name: close 1000");
+    ok($ws->tcp_closed, "$name: TCP closed");
     ok(!grep({ $_->{opcode} == 1 && $_->{payload} =~ /^4[0-6]/ }
              @{$ws->{skipped} || []}), "$name: no Socket.IO reply");
 }
@@ -164,20 +163,40 @@ for (@closing) {
 
 my $slow = $t->port(2);
 
+sub log_lines {
+    my ($re) = @_;
+    return scalar grep { /$re/ } split /^/, $t->error_log;
+}
+
+# Closed by the connect timeout: close 1000 no sooner than 1 s after the
+# upgrade, and the log line saying why.
+sub closed_by_connect_timeout {
+    my ($ws, $name, $since) = @_;
+    my $re = qr/ws: no namespace connected in time, closing/;
+    my $before = log_lines($re);
+    is($ws->wait_closed(5), 1000, "$name: close 1000");
+    my $after = time - $since;
+    ok($after >= 0.9, "$name: not before ws_connect_timeout (after "
+                      . sprintf('%.2f', $after) . ' s)');
+    ok($ws->tcp_closed, "$name: TCP closed");
+    ok(wait_for(5, sub { log_lines($re) > $before }),
+       "$name: the error log says \"no namespace connected in time\"");
+}
+
 {
     # No CONNECT within 1 s: closed.
+    my $since = time;
     my $ws = $t->eio_client($slow);
-    my $r = $ws->wait_closed(5);
-    ok(defined $r, 'no CONNECT: closed by the connect timeout ('
-                   . ($r // 'open') . ')');
+    closed_by_connect_timeout($ws, 'no CONNECT', $since);
 }
 
 {
     # A failed CONNECT does not clear the timeout.
+    my $since = time;
     my $ws = $t->eio_client($slow);
     is($ws->sio_connect('/nope'), '44/nope,{"message":"Invalid namespace"}',
        'CONNECT_ERROR on the short-timeout server');
-    ok(defined $ws->wait_closed(5), 'only a failed CONNECT: closed');
+    closed_by_connect_timeout($ws, 'only a failed CONNECT', $since);
 }
 
 {
@@ -186,9 +205,9 @@ my $slow = $t->port(2);
     my $ws = $t->eio_client($slow);
     like($ws->sio_connect('/') // '', qr/^40\{"sid":"$SID"\}\z/,
          'CONNECT in time');
-    $ws->drain(2.5);
+    is_deeply([$ws->drain(2.5)], [], 'CONNECT in time: nothing but pings');
     ok(!$ws->closed_early, 'CONNECT in time: open after 2.5x the timeout');
-    ok($ws->alive, 'CONNECT in time: alive');
+    is_deeply($ws->barrier, [], 'CONNECT in time: alive, nothing else came');
 }
 
 done_testing;

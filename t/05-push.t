@@ -42,10 +42,12 @@ sub push_ok {
     return $d;
 }
 
-# Everything a client gets within $secs (pings answered).
+# Everything a client got (the heartbeat aside) up to a barrier, a ping's
+# pong: whatever a push answered before it sent has arrived by then.
 sub got {
-    my ($ws, $secs) = @_;
-    return [$ws->drain($secs // 0.4)];
+    my ($ws) = @_;
+    return $ws->barrier
+        // ['(no pong: closed or timed out)', @{$ws->before_barrier}];
 }
 
 # -------------------------------------------------------------- emit
@@ -237,10 +239,11 @@ is_deeply($b->read_packet(5), { binary => '' },
     my $e = client('/', '/chat');
     push_ok(qq({"op":"disconnect","nsp":"/chat","rooms":["${\ $e->sio_sid('/chat')}"],)
             . '"close":true}', 1, 'disconnect close:true');
-    my $r = $e->wait_closed(5);
-    ok(defined $r, 'close:true: connection closed (' . ($r // 'open') . ')');
+    is($e->wait_closed(5), 1000, 'close:true: close 1000');
     ok(!grep({ $_->{payload} =~ /^41/ } @{$e->{skipped} || []}),
        'close:true: no 41 first');
+    is_deeply($e->after_close, [], 'close:true: nothing after the close');
+    ok($e->tcp_closed, 'close:true: TCP closed');
 }
 
 # -------------------------------------------------------------- errors

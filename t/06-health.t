@@ -67,7 +67,7 @@ $a->sio_disconnect('/chat');
 counts_are(3, 2, 0, 'a left /chat');
 
 $b->send_close(1000);
-$b->wait_closed(5);
+is($b->wait_closed(5), 1000, 'b: close 1000 echoed');
 counts_are(2, 1, 0, 'b closed');
 
 $e->close;
@@ -75,7 +75,7 @@ counts_are(1, 1, 0, 'e dropped (TCP only)');
 
 # A protocol error takes the socket out at once.
 $a->send_text('x', mask => 0);
-$a->wait_closed(5);
+is($a->wait_closed(5), 1002, 'a: unmasked frame, close 1002');
 counts_are(0, 0, 0, 'a failed');
 
 # Plain GETs on a busy worker too.

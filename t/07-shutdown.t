@@ -49,6 +49,8 @@ sub all_get_1001 {
         ok(!grep({ $_->{opcode} == 1 && $_->{payload} =~ /^41/ }
                  @{$ws->{skipped} || []}),
            "$name: client $i got no Socket.IO DISCONNECT");
+        is_deeply($ws->after_close, [],
+                  "$name: client $i: nothing after the close frame");
         ok($ws->tcp_closed, "$name: client $i: TCP closed");
     }
 }

@@ -59,8 +59,15 @@ for my $i (1 .. 4000) {
 ok($dropped, "the slow reader was dropped (after push $dropped of $sent)");
 is($lost, 0, "the good reader got all $sent messages, in order");
 
-ok(wait_for(5, sub { $t->error_log =~ /slow reader/i }),
-   'the error log says "slow reader"');
+my $SLOW = qr/\[warn\] .*ws: slow reader, (\d+) bytes queued over ws_write_queue 65536, closing/;
+ok(wait_for(5, sub { $t->error_log =~ $SLOW }),
+   'the error log says "slow reader" (warn)');
+is(scalar(grep { /$SLOW/ } split /^/, $t->error_log), 1,
+   'one slow reader line: the slow reader alone was dropped');
+{
+    my ($queued) = $t->error_log =~ $SLOW;
+    ok($queued && $queued > 65536, "queued $queued bytes, over 64k");
+}
 
 {
     my $d;
@@ -70,15 +77,17 @@ ok(wait_for(5, sub { $t->error_log =~ /slow reader/i }),
     }), 'health: only the good reader is left') or diag(explain($d));
 }
 
-# The slow one sees its stream end once it reads what was queued.
+# The slow one sees its stream end once it reads what was queued: the
+# server dropped the TCP connection without a close frame, as it could
+# not write one (there is no room for it).
 {
-    my $n = 0;
-    while (1) {
-        my $f = $slow->read_frame(10);
-        last unless $f;
+    my ($n, @close) = (0);
+    while (my $f = $slow->read_frame(10)) {
         $n++;
+        push @close, $f if $f->{opcode} == NgxWs::WebSocket::OP_CLOSE;
     }
-    ok($slow->eof, "slow reader: connection closed (after $n frames)");
+    ok($slow->eof, "slow reader: TCP closed (after $n frames)");
+    is(scalar @close, 0, 'slow reader: no close frame');
 }
 
 # The worker survived and serves.
