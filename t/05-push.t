@@ -12,6 +12,7 @@ use warnings;
 use Test::More;
 use NgxWs::Test qw(push_json http_request server_conf);
 use NgxWs::WebSocket;
+use MIME::Base64 ();
 
 my $t = NgxWs::Test->new->require_module;
 
@@ -118,6 +119,23 @@ $_->read_packet(5) for $a, $b;
     $a->read_packet(5);
 }
 
+# README: "emit (default, or "op":"emit")", and "nsp": "chat" is "/chat".
+push_ok('{"op":"emit","nsp":"/chat","event":"explicit","data":[1]}', 2,
+        '"op":"emit" spelled out');
+is($a->read_packet(5), '42/chat,["explicit",1]', '"op":"emit": a');
+is($b->read_packet(5), '42/chat,["explicit",1]', '"op":"emit": b');
+is_deeply(got($c), [], '"op":"emit": c (only /) gets nothing');
+
+push_ok('{"nsp":"chat","event":"noslash"}', 2, '"nsp":"chat" without "/"');
+is($a->read_packet(5), '42/chat,["noslash"]', '"nsp":"chat": a, in /chat');
+is($b->read_packet(5), '42/chat,["noslash"]', '"nsp":"chat": b, in /chat');
+is_deeply(got($c), [], '"nsp":"chat": nothing in /');
+
+push_ok('{"nsp":"notifications","event":"n"}', 1,
+        '"nsp":"notifications" without "/"');
+is($n->read_packet(5), '42/notifications,["n"]',
+   '"nsp":"notifications": delivered in /notifications');
+
 # ------------------------------------------------------------- rooms
 
 my $sa = $a->sio_sid('/chat');
@@ -214,6 +232,37 @@ is_deeply($b->read_packet(5), { binary => "\x00\x01\x02" },
           'two attachments: first');
 is_deeply($b->read_packet(5), { binary => '' },
           'two attachments: second (empty)');
+
+# README: at most 10 attachments.  10 go out as 10 binary frames; 11 are
+# refused and nothing is sent.
+{
+    my @ten = map { sprintf('{"$binary":"%s"}', MIME::Base64::encode_base64(chr($_), '')) }
+              0 .. 9;
+    push_ok(qq({"rooms":["${\ $c->sio_sid('/')}"],"event":"ten","data":[)
+            . join(',', @ten) . ']}', 1, '10 attachments');
+    is($c->read_packet(5), '4510-["ten",' . join(',', map {
+           qq({"_placeholder":true,"num":$_}) } 0 .. 9) . ']',
+       '10 attachments: header');
+    my @bins = map { $c->read_packet(5) } 0 .. 9;
+    is_deeply(\@bins, [map { { binary => chr($_) } } 0 .. 9],
+              '10 attachments: each in its binary frame, in order');
+
+    my $eleven = '{"event":"eleven","data":['
+        . join(',', @ten, '{"$binary":"Cg=="}') . ']}';
+    my ($st, $d, $body, $h) = push_json($port, $eleven);
+    is($st, 400, '11 attachments: 400');
+    ok(ref $d eq 'HASH' && defined $d->{error} && length $d->{error},
+       '11 attachments: {"error":...}') or diag("body: $body");
+
+    # Nested does not escape the count.
+    my $nested = '{"event":"eleven","data":[[' . join(',', @ten[0 .. 4])
+        . '],{"x":[' . join(',', @ten[5 .. 9], '{"$binary":"Cg=="}')
+        . ']}]}';
+    ($st) = push_json($port, $nested);
+    is($st, 400, '11 attachments, nested: 400');
+    is_deeply(got($_), [], '11 attachments: nothing delivered')
+        for $a, $b, $c, $n;
+}
 
 # ------------------------------------------------------- disconnect op
 

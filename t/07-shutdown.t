@@ -13,6 +13,7 @@ use warnings;
 use Test::More;
 use NgxWs::Test qw(get_json push_json wait_for server_conf);
 use NgxWs::WebSocket;
+use Time::HiRes qw(time);
 
 my $t = NgxWs::Test->new->require_module;
 
@@ -77,6 +78,26 @@ for my $round (1 .. 3) {
     is($n && $n->read_packet(5), '42/chat,["after-reload"]',
        "reload $round: pushes reach it");
     $n->close if $n;
+}
+
+# README: the old worker exits as soon as its clients are gone, at most
+# 2 s later: a client that never answers the close nor closes TCP is
+# closed by the server, and the old worker does not wait for it longer.
+{
+    my $q = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
+    ok($q, 'silent client: connected');
+    my $t0 = time;
+    my @old = $t->reload;
+    is($q->wait_closed(10, no_echo => 1), 1001, 'silent client: close 1001');
+    is_deeply($q->after_close, [],
+              'silent client: nothing after the close frame');
+    ok($q->tcp_closed, 'silent client: TCP closed by the server');
+    ok($t->wait_gone(\@old, 10), 'silent client: the old worker exits');
+    my $took = time - $t0;
+    # 2 s, and generous slack for a loaded machine.
+    ok($took < 2 + 3, 'silent client: the old worker is gone within 2 s '
+                      . '(+3 s slack) of the reload ('
+                      . sprintf('%.2f', $took) . ' s)');
 }
 
 # A reload with no client at all.
