@@ -23,6 +23,8 @@ MODULE_SRCS := config ngx_ws_module.c $(wildcard src/*.c src/*.h)
 UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZERS    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10
+FUZZ_RUNS    ?= 10000000
+FUZZ_LONG_SECONDS ?= 3600
 
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
@@ -30,8 +32,8 @@ BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
 TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl
 
-.PHONY: all build run test unit prove e2e fuzz asan bench deps test-deps \
-        clean
+.PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
+        test-deps clean
 
 all: build
 
@@ -136,22 +138,71 @@ e2e: build
 	    node --test $$(node --help | grep -q -- --test-concurrency \
 	                   && echo --test-concurrency=1) t/e2e/
 
+# libFuzzer targets: every fuzz/fuzz_*.c over the codecs (and cJSON), each
+# with its dictionary fuzz/<target>.dict and seeds fuzz/corpus/<target>;
+# new inputs go to the scratch corpus build/corpus/<target>.  UBSan aborts
+# so that any report fails the run.
 $(BUILD)/fuzz/%: fuzz/%.c $(CODEC_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< \
-	    $(CODEC_SRCS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS) -lcjson
+
+# $(call fuzz_args,target): dictionary, artifacts, scratch corpus, seeds
+fuzz_args = -max_len=4096 -timeout=10 -print_final_stats=1 \
+    $$([ -f fuzz/$(1).dict ] && echo -dict=fuzz/$(1).dict) \
+    -artifact_prefix=$(BUILD)/fuzz/artifacts/$(1)/ \
+    $(BUILD)/corpus/$(1) $$([ -d fuzz/corpus/$(1) ] && echo fuzz/corpus/$(1))
+
+# $(call fuzz_check,target,log): no artifact, no sanitizer report
+fuzz_check = ! grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' $(2) \
+    && [ -z "$$(ls -A $(BUILD)/fuzz/artifacts/$(1))" ] \
+    || { tail -n 40 $(2); ls -l $(BUILD)/fuzz/artifacts/$(1); exit 1; }
 
 fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do \
 	    n=$$(basename $$f); \
 	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	    mkdir -p $(BUILD)/corpus/$$n; \
-	    seeds=""; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	        $(BUILD)/corpus/$$n $$seeds > $(BUILD)/fuzz/$$n.log 2>&1 \
+	    rm -rf $(BUILD)/fuzz/artifacts/$$n; \
+	    mkdir -p $(BUILD)/corpus/$$n $(BUILD)/fuzz/artifacts/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) $(call fuzz_args,$$n) \
+	        > $(BUILD)/fuzz/$$n.log 2>&1 \
 	        || { tail -n 40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
-	    tail -n 1 $(BUILD)/fuzz/$$n.log; \
+	    $(call fuzz_check,$$n,$(BUILD)/fuzz/$$n.log); \
+	    { grep -E '^#[0-9]+' $(BUILD)/fuzz/$$n.log || true; } | tail -n 1; \
 	done
+
+# Not part of make test: FUZZ_RUNS executions per target (FUZZ_LONG_SECONDS
+# at most), one target at a time, then what adds coverage is merged into
+# fuzz/corpus/<target> (-merge=1 keeps the seeds, adds a minimal set).
+fuzz-long: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    n=$$(basename $$f); log=$(BUILD)/fuzz/$$n.long.log; \
+	    echo "== $$n ($(FUZZ_RUNS) runs, $(FUZZ_LONG_SECONDS)s at most)"; \
+	    rm -rf $(BUILD)/fuzz/artifacts/$$n; \
+	    mkdir -p $(BUILD)/corpus/$$n $(BUILD)/fuzz/artifacts/$$n \
+	             fuzz/corpus/$$n; \
+	    t0=$$(date +%s); rc=0; \
+	    $$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_LONG_SECONDS) \
+	        $(call fuzz_args,$$n) > $$log 2>&1 || rc=$$?; \
+	    t1=$$(date +%s); \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: //p' $$log); \
+	    last=$$(grep -E '^#[0-9]+' $$log | tail -n 1 || true); \
+	    crashes=$$(ls -A $(BUILD)/fuzz/artifacts/$$n | wc -l); \
+	    echo "$$n: execs $${execs:-?} $$(echo "$$last" \
+	        | grep -oE 'cov: [0-9]+ ft: [0-9]+') crashes $$crashes" \
+	        "time $$((t1 - t0))s"; \
+	    [ $$rc -eq 0 ] || { tail -n 40 $$log; \
+	        ls -l $(BUILD)/fuzz/artifacts/$$n; exit 1; }; \
+	    $(call fuzz_check,$$n,$$log); \
+	    [ "$${execs:-0}" -ge $(FUZZ_RUNS) ] \
+	        || echo "$$n: WARNING: stopped by time after $$execs runs"; \
+	    $$f -merge=1 -max_len=4096 -timeout=10 fuzz/corpus/$$n \
+	        $(BUILD)/corpus/$$n > $(BUILD)/fuzz/$$n.merge.log 2>&1 \
+	        || { tail -n 40 $(BUILD)/fuzz/$$n.merge.log; exit 1; }; \
+	    echo "$$n: fuzz/corpus/$$n $$(ls fuzz/corpus/$$n | wc -l) files," \
+	        "$$(du -sb fuzz/corpus/$$n | cut -f1) bytes"; \
+	done
+	@echo "fuzz/corpus: $$(du -sb fuzz/corpus | cut -f1) bytes"
 
 # The module built with ASan/UBSan, loaded into Debian's nginx with the
 # sanitizer runtime preloaded; the same nginx tests run against it.
