@@ -10,7 +10,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Nginx, wsServer, waitFor } from './lib/nginx.mjs';
 import { Manager, io, FAST, connected, once, record, get, post, take,
-         closeAll, closeAndDrain }
+         barrier, closeAll, closeAndDrain }
     from './lib/sio.mjs';
 
 let ngx;
@@ -68,6 +68,8 @@ test('/, /chat and /notifications share one connection', async () => {
         assert.deepEqual(r.json, { matched: 1 });
         assert.deepEqual(await got, [nsp]);
     }
+    // Nothing else came to any of them, up to a barrier.
+    await barrier(ngx.url('/_ws/push'), [root, chat, notif]);
     for (const s of [root, chat, notif]) {
         assert.equal(s.rec.events.length, 1,
                      `${s.nsp} got ${JSON.stringify(s.rec.events)}`);

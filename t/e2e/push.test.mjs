@@ -8,7 +8,7 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Nginx, wsServer, waitFor, sleep } from './lib/nginx.mjs';
+import { Nginx, wsServer, waitFor } from './lib/nginx.mjs';
 import { io, Manager, FAST, connected, once, record, received, post, get,
          barrier, closeAll, closeAndDrain, take, reconnected }
     from './lib/sio.mjs';
@@ -268,10 +268,16 @@ test('op disconnect: a Socket.IO DISCONNECT, no reconnection', async () => {
                                data: [] })).matched, 1);
     await take(notif, 'n');
 
-    // Given time to reconnect (reconnectionDelay is 100 ms here), it
-    // does not: the server holds no /chat socket.
-    await sleep(1500);
+    // It does not reconnect: after a server DISCONNECT socket.io-client
+    // leaves the socket inactive, no reconnection scheduled; and the
+    // server sends nothing more to it, nor to the other namespace on that
+    // connection: a barrier comes with nothing before it.
     assert.equal(chat.connected, false);
+    assert.equal(chat.active, false);
+    const seen = notif.rec.events.length;
+    await barrier(PUSH, [notif]);
+    assert.equal(notif.rec.events.length, seen);
+    assert.deepEqual(chat.rec.events, []);
     assert.equal(chat.rec.connects, 1);
     assert.equal((await push({ nsp: '/chat', event: 'n', data: [] }))
                  .matched, 0);
@@ -299,13 +305,17 @@ test('op disconnect with close: the connection closes, the client reconnects',
     const backNotif = reconnected(notif);
     assert.equal((await push({ op: 'disconnect', nsp: '/chat',
                                rooms: [chat.id], close: true })).matched, 1);
-    const [reason] = await gone;
+    const [reason, details] = await gone;
     assert.equal(reason, 'transport close');
+    // close:true closes the WebSocket with 1000 (normal closure).
+    assert.equal(details?.context?.code, 1000,
+                 `close code ${details?.context?.code}`);
     await Promise.all([back, backNotif]);
     assert.notEqual(chat.id, oldChat);
     assert.notEqual(m.engine.id, oldEngine);
     // Both namespaces were on that connection: both dropped and came back.
     assert.equal(notif.rec.disconnects[0].reason, 'transport close');
+    assert.equal(notif.rec.disconnects[0].details?.context?.code, 1000);
 
     assert.equal((await push({ nsp: '/chat', rooms: [chat.id], event: 'again',
                                data: ['ok'] })).matched, 1);

@@ -21,8 +21,9 @@ export const NGINX = process.env.NGX_WS_NGINX || '/usr/sbin/nginx';
 export const MODULE = resolve(process.env.NGX_WS_MODULE
     || join(ROOT, 'build/nginx/ngx_ws_module.so'));
 
-// Lines that mean a worker or the master went wrong, whatever the test did.
-const BAD_LOG = /\[alert\]|\[emerg\]|exited on signal/;
+// Lines that mean a worker or the master went wrong, whatever the test did
+// (nginx logs EMFILE and temp-file errors at crit).
+const BAD_LOG = /\[crit\]|\[alert\]|\[emerg\]|exited on signal/;
 
 const live = new Set();
 
@@ -277,7 +278,8 @@ ${this.opts.http(ctx)}
     }
 
     // Graceful stop (SIGQUIT); throws if the master does not exit within
-    // `ms` or the error log holds an alert, an emerg or a signal exit.
+    // `ms` or the error log holds a crit, an alert, an emerg or a signal
+    // exit.
     async stop(ms = 15000) {
         if (!this.proc) {
             return;
