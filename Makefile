@@ -117,7 +117,12 @@ run: deps build
 
 # ---------------------------------------------------------------- tests
 
-test: test-deps build unit prove e2e fuzz asan
+# Every suite runs whatever the others did; the summary gives each one's
+# result and wall time, and make test fails if any of them failed.
+TEST_SUITES := unit prove e2e fuzz asan
+
+test: test-deps build
+	@MAKE="$(MAKE)" t/run-suites.sh $(TEST_SUITES)
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CODEC_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
