@@ -26,6 +26,12 @@
 #define NGX_WS_RBUF_MIN        4096
 #define NGX_WS_READ_BUDGET     65536
 
+/*
+ * What a queued entry costs besides its bytes: the entry and, for a reply
+ * of its own (a pong), the message's header, in malloc's chunks.
+ */
+#define NGX_WS_OUT_COST        64
+
 
 typedef struct ngx_ws_nsp_s      ngx_ws_nsp_t;
 typedef struct ngx_ws_session_s  ngx_ws_session_t;

@@ -185,7 +185,7 @@ ngx_ws_session_start(ngx_ws_session_t *s)
 ngx_int_t
 ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 {
-    size_t             pos;
+    size_t             pos, cost;
     ssize_t            n;
     ngx_ws_out_t      *out;
     ngx_connection_t  *c;
@@ -214,13 +214,19 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
         }
     }
 
-    /* one message however large may wait; a queue behind it is bounded */
+    /*
+     * One message however large may wait; a queue behind it is bounded,
+     * each entry counted with what it costs in memory besides its bytes,
+     * so that many tiny replies (pongs) cannot hold more than the bound.
+     */
 
-    if (s->out && s->out_bytes + (msg->len - pos) > s->conf->write_queue) {
+    cost = msg->len - pos + NGX_WS_OUT_COST;
+
+    if (s->out && s->out_bytes + cost > s->conf->write_queue) {
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "ws: slow reader, %uz bytes queued over "
                       "ws_write_queue %uz, closing",
-                      s->out_bytes + (msg->len - pos), s->conf->write_queue);
+                      s->out_bytes + cost, s->conf->write_queue);
         ngx_ws_session_fail(s);
         return NGX_ERROR;
     }
@@ -238,7 +244,7 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 
     *s->out_last = out;
     s->out_last = &out->next;
-    s->out_bytes += msg->len - pos;
+    s->out_bytes += cost;
 
     if (!c->write->timer_set) {
         ngx_add_timer(c->write, s->conf->send_timeout);
@@ -578,6 +584,7 @@ ngx_ws_session_flush(ngx_ws_session_t *s)
         }
 
         s->out = out->next;
+        s->out_bytes -= NGX_WS_OUT_COST;
         ngx_ws_msg_release(out->msg);
         ngx_free(out);
     }
