@@ -9,7 +9,9 @@
  * The push body parser on arbitrary text (an exact-size buffer): it refuses
  * with a reason or gives a record whose names hold no NUL, whose namespace
  * starts with '/', and whose emit packet decodes as a Socket.IO EVENT or
- * BINARY_EVENT with as many attachments as the record has.
+ * BINARY_EVENT with as many attachments as the record has; the record
+ * written as bytes reads back the same.  The same input read as record
+ * bytes is refused or writes back byte for byte.
  */
 
 
@@ -57,6 +59,74 @@ check_names(ngx_ws_bytes_t *s, size_t n)
 }
 
 
+static int
+same_list(ngx_ws_bytes_t *a, ngx_ws_bytes_t *b, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (a[i].len != b[i].len
+            || (a[i].len && memcmp(a[i].data, b[i].data, a[i].len) != 0))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+check_roundtrip(ngx_ws_op_t *op)
+{
+    u_char       *buf;
+    size_t        size;
+    ngx_ws_op_t   back;
+
+    size = ngx_ws_op_size(op);
+    buf = malloc(size);
+
+    if (ngx_ws_op_write(op, buf) != buf + size
+        || ngx_ws_op_read(buf, size, &back, arena_alloc, NULL) != 0
+        || back.type != op->type || back.close != op->close
+        || back.nrooms != op->nrooms || back.nexcept != op->nexcept
+        || back.nnames != op->nnames || back.nbins != op->nbins
+        || !same_list(&back.nsp, &op->nsp, 1)
+        || !same_list(&back.packet, &op->packet, 1)
+        || !same_list(back.rooms, op->rooms, op->nrooms)
+        || !same_list(back.except, op->except, op->nexcept)
+        || !same_list(back.names, op->names, op->nnames)
+        || !same_list(back.bins, op->bins, op->nbins))
+    {
+        abort();
+    }
+
+    free(buf);
+}
+
+
+static void
+check_read(u_char *p, size_t size)
+{
+    u_char       *buf;
+    ngx_ws_op_t   op;
+
+    if (ngx_ws_op_read(p, size, &op, arena_alloc, NULL) != 0) {
+        return;
+    }
+
+    buf = malloc(size ? size : 1);
+
+    if (ngx_ws_op_size(&op) != size || ngx_ws_op_write(&op, buf) != buf + size
+        || memcmp(buf, p, size) != 0)
+    {
+        abort();
+    }
+
+    free(buf);
+}
+
+
 static void
 check_packet(ngx_ws_op_t *op)
 {
@@ -88,6 +158,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     p = malloc(size ? size : 1);
     memcpy(p, data, size);
+
+    check_read(p, size);
 
     reason = ngx_ws_op_parse(p, p + size, &op, arena_alloc, NULL);
 
@@ -126,6 +198,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         abort();
     }
+
+    check_roundtrip(&op);
 
 done:
 

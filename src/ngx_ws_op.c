@@ -53,6 +53,22 @@ static const char *ngx_ws_op_emit(ngx_ws_op_ctx_t *ctx);
 static const char *ngx_ws_op_encode(ngx_ws_op_ctx_t *ctx, u_char *event,
     size_t event_len, u_char *args);
 static ngx_ws_json_type_e ngx_ws_op_json_type(u_char *p);
+static u_char *ngx_ws_op_write_list(u_char *p, ngx_ws_bytes_t *s, size_t n);
+static int ngx_ws_op_read_list(u_char **pp, u_char *end, ngx_ws_bytes_t **s,
+    size_t n, ngx_ws_op_alloc_pt alloc, void *data);
+static int ngx_ws_op_read_bytes(u_char **pp, u_char *end,
+    ngx_ws_bytes_t *s);
+
+
+/* the header of a record as bytes: its counts; every string has a length */
+typedef struct {
+    uint32_t                   type;
+    uint32_t                   close;
+    uint32_t                   nrooms;
+    uint32_t                   nexcept;
+    uint32_t                   nnames;
+    uint32_t                   nbins;
+} ngx_ws_op_header_t;
 
 
 const char  ngx_ws_op_nomem[] = "out of memory";
@@ -537,4 +553,179 @@ ngx_ws_op_json_type(u_char *p)
     default:
         return NGX_WS_JSON_NUMBER;
     }
+}
+
+
+size_t
+ngx_ws_op_size(ngx_ws_op_t *op)
+{
+    size_t  i, n;
+
+    n = sizeof(ngx_ws_op_header_t) + 4 + op->nsp.len + 4 + op->packet.len;
+
+    for (i = 0; i < op->nrooms; i++) {
+        n += 4 + op->rooms[i].len;
+    }
+
+    for (i = 0; i < op->nexcept; i++) {
+        n += 4 + op->except[i].len;
+    }
+
+    for (i = 0; i < op->nnames; i++) {
+        n += 4 + op->names[i].len;
+    }
+
+    for (i = 0; i < op->nbins; i++) {
+        n += 4 + op->bins[i].len;
+    }
+
+    return n;
+}
+
+
+u_char *
+ngx_ws_op_write(ngx_ws_op_t *op, u_char *p)
+{
+    ngx_ws_op_header_t  h;
+
+    h.type = op->type;
+    h.close = op->close;
+    h.nrooms = (uint32_t) op->nrooms;
+    h.nexcept = (uint32_t) op->nexcept;
+    h.nnames = (uint32_t) op->nnames;
+    h.nbins = (uint32_t) op->nbins;
+
+    memcpy(p, &h, sizeof(ngx_ws_op_header_t));
+    p += sizeof(ngx_ws_op_header_t);
+
+    p = ngx_ws_op_write_list(p, &op->nsp, 1);
+    p = ngx_ws_op_write_list(p, &op->packet, 1);
+    p = ngx_ws_op_write_list(p, op->rooms, op->nrooms);
+    p = ngx_ws_op_write_list(p, op->except, op->nexcept);
+    p = ngx_ws_op_write_list(p, op->names, op->nnames);
+
+    return ngx_ws_op_write_list(p, op->bins, op->nbins);
+}
+
+
+static u_char *
+ngx_ws_op_write_list(u_char *p, ngx_ws_bytes_t *s, size_t n)
+{
+    size_t    i;
+    uint32_t  len;
+
+    for (i = 0; i < n; i++) {
+        len = (uint32_t) s[i].len;
+        memcpy(p, &len, 4);
+        p += 4;
+
+        if (len) {
+            memcpy(p, s[i].data, len);
+            p += len;
+        }
+    }
+
+    return p;
+}
+
+
+int
+ngx_ws_op_read(u_char *p, size_t len, ngx_ws_op_t *op,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char              *end;
+    ngx_ws_op_header_t   h;
+
+    memset(op, 0, sizeof(ngx_ws_op_t));
+
+    if (len < sizeof(ngx_ws_op_header_t)) {
+        return -1;
+    }
+
+    end = p + len;
+
+    memcpy(&h, p, sizeof(ngx_ws_op_header_t));
+    p += sizeof(ngx_ws_op_header_t);
+
+    /* every string takes at least its 4 length bytes */
+
+    if (h.type < NGX_WS_EMIT || h.type > NGX_WS_DISCONNECT || h.close > 1
+        || h.nbins > NGX_WS_SIO_MAX_ATTACHMENTS
+        || (uint64_t) h.nrooms + h.nexcept + h.nnames + h.nbins
+           > (uint64_t) (end - p) / 4)
+    {
+        return -1;
+    }
+
+    op->type = h.type;
+    op->close = h.close;
+    op->nrooms = h.nrooms;
+    op->nexcept = h.nexcept;
+    op->nnames = h.nnames;
+    op->nbins = h.nbins;
+
+    if (ngx_ws_op_read_bytes(&p, end, &op->nsp) != 0
+        || ngx_ws_op_read_bytes(&p, end, &op->packet) != 0
+        || ngx_ws_op_read_list(&p, end, &op->rooms, op->nrooms, alloc, data)
+           != 0
+        || ngx_ws_op_read_list(&p, end, &op->except, op->nexcept, alloc,
+                               data)
+           != 0
+        || ngx_ws_op_read_list(&p, end, &op->names, op->nnames, alloc, data)
+           != 0
+        || ngx_ws_op_read_list(&p, end, &op->bins, op->nbins, alloc, data)
+           != 0)
+    {
+        return -1;
+    }
+
+    return (p == end) ? 0 : -1;
+}
+
+
+static int
+ngx_ws_op_read_list(u_char **pp, u_char *end, ngx_ws_bytes_t **s, size_t n,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
+    size_t  i;
+
+    *s = alloc(data, (n + 1) * sizeof(ngx_ws_bytes_t));
+    if (*s == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_ws_op_read_bytes(pp, end, &(*s)[i]) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_ws_op_read_bytes(u_char **pp, u_char *end, ngx_ws_bytes_t *s)
+{
+    u_char    *p;
+    uint32_t   len;
+
+    p = *pp;
+
+    if (end - p < 4) {
+        return -1;
+    }
+
+    memcpy(&len, p, 4);
+    p += 4;
+
+    if (len > (size_t) (end - p)) {
+        return -1;
+    }
+
+    s->data = p;
+    s->len = len;
+    *pp = p + len;
+
+    return 0;
 }

@@ -73,4 +73,17 @@ const char *ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_op_t *op,
     ngx_ws_op_alloc_pt alloc, void *data);
 
 
+/*
+ * The record as bytes, for the log the workers share: a header of counts
+ * and lengths, then every string.  Same host, so host byte order.
+ * ngx_ws_op_read() checks every length against len and points the
+ * record's strings into p; it returns 0, or -1 for bytes that are no
+ * record (or when alloc failed).
+ */
+size_t ngx_ws_op_size(ngx_ws_op_t *op);
+u_char *ngx_ws_op_write(ngx_ws_op_t *op, u_char *p);
+int ngx_ws_op_read(u_char *p, size_t len, ngx_ws_op_t *op,
+    ngx_ws_op_alloc_pt alloc, void *data);
+
+
 #endif /* _NGX_WS_OP_H_INCLUDED_ */

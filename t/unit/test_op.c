@@ -286,6 +286,56 @@ test_invalid(void)
 }
 
 
+/* The record as bytes reads back the same; damaged bytes are refused. */
+
+static void
+test_bytes(void)
+{
+    u_char        buf[512];
+    size_t        size, cut;
+    ngx_ws_op_t   op, back;
+
+    UNIT_CHECK(parse("{\"nsp\":\"chat\",\"event\":\"b\",\"rooms\":[\"a\","
+                     "\"b\"],\"except\":\"c\",\"data\":[{\"$binary\":"
+                     "\"AQI=\"}]}", &op) == NULL);
+
+    size = ngx_ws_op_size(&op);
+    UNIT_CHECK(size < sizeof(buf));
+    UNIT_CHECK(ngx_ws_op_write(&op, buf) == buf + size);
+
+    UNIT_EQ(ngx_ws_op_read(buf, size, &back, arena_alloc, NULL), 0);
+    UNIT_EQ(back.type, NGX_WS_EMIT);
+    UNIT_MEM(back.nsp.data, back.nsp.len, "/chat");
+    UNIT_MEM(back.packet.data, back.packet.len,
+             "51-/chat,[\"b\",{\"_placeholder\":true,\"num\":0}]");
+    UNIT_EQ(back.nrooms, 2);
+    UNIT_MEM(back.rooms[1].data, back.rooms[1].len, "b");
+    UNIT_EQ(back.nexcept, 1);
+    UNIT_MEM(back.except[0].data, back.except[0].len, "c");
+    UNIT_EQ(back.nbins, 1);
+    UNIT_MEM(back.bins[0].data, back.bins[0].len, "\x01\x02");
+
+    /* every shorter prefix and one byte more are refused */
+
+    for (cut = 0; cut < size; cut++) {
+        UNIT_EQ(ngx_ws_op_read(buf, cut, &back, arena_alloc, NULL), -1);
+    }
+
+    UNIT_EQ(ngx_ws_op_read(buf, size + 1, &back, arena_alloc, NULL), -1);
+
+    UNIT_CHECK(parse("{\"op\":\"disconnect\",\"close\":true}", &op)
+               == NULL);
+    size = ngx_ws_op_size(&op);
+    (void) ngx_ws_op_write(&op, buf);
+    UNIT_EQ(ngx_ws_op_read(buf, size, &back, arena_alloc, NULL), 0);
+    UNIT_EQ(back.type, NGX_WS_DISCONNECT);
+    UNIT_EQ(back.close, 1);
+
+    buf[0] = 9;    /* no such type */
+    UNIT_EQ(ngx_ws_op_read(buf, size, &back, arena_alloc, NULL), -1);
+}
+
+
 /* Every allocation failing in turn: a clean "out of memory", no crash. */
 
 static void
@@ -328,6 +378,7 @@ main(void)
     test_target();
     test_rooms_ops();
     test_invalid();
+    test_bytes();
     test_nomem();
 
     arena_free();
