@@ -12,7 +12,9 @@
 #include "ngx_ws.h"
 
 
+static ngx_int_t ngx_ws_postconfiguration(ngx_conf_t *cf);
 static void *ngx_ws_create_main_conf(ngx_conf_t *cf);
+static char *ngx_ws_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_ws_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -25,7 +27,6 @@ static char *ngx_ws_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler);
 static char *ngx_ws_msec_check(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_ws_size_check(ngx_conf_t *cf, void *post, void *data);
-static ngx_int_t ngx_ws_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_exit_process(ngx_cycle_t *cycle);
 
@@ -34,8 +35,20 @@ static void ngx_ws_exit_process(ngx_cycle_t *cycle);
 static ngx_conf_post_t  ngx_ws_msec_positive = { ngx_ws_msec_check };
 static ngx_conf_post_t  ngx_ws_size_positive = { ngx_ws_size_check };
 
+/* the log must hold the largest push, the registry every id */
+static ngx_conf_num_bounds_t  ngx_ws_zone_min = {
+    ngx_conf_check_num_bounds, 1024 * 1024, -1
+};
+
 
 static ngx_command_t  ngx_ws_commands[] = {
+
+    { ngx_string("ws_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_main_conf_t, zone_size),
+      &ngx_ws_zone_min },
 
     { ngx_string("ws_socketio"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -113,10 +126,10 @@ static ngx_command_t  ngx_ws_commands[] = {
 
 static ngx_http_module_t  ngx_ws_module_ctx = {
     NULL,                                  /* preconfiguration */
-    ngx_ws_http_init_filters,              /* postconfiguration */
+    ngx_ws_postconfiguration,              /* postconfiguration */
 
     ngx_ws_create_main_conf,               /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_ws_init_main_conf,                 /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -132,7 +145,7 @@ ngx_module_t  ngx_ws_module = {
     ngx_ws_commands,                       /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    ngx_ws_init_module,                    /* init module */
+    NULL,                                  /* init module */
     ngx_ws_init_process,                   /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -143,6 +156,21 @@ ngx_module_t  ngx_ws_module = {
 
 
 ngx_ws_worker_t  ngx_ws_worker;
+
+
+static ngx_int_t
+ngx_ws_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_module);
+
+    if (wmcf->used && ngx_ws_zone_add(cf, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_http_init_filters(cf);
+}
 
 
 static void *
@@ -169,7 +197,20 @@ ngx_ws_create_main_conf(ngx_conf_t *cf)
 
     ngx_str_set(root, "/");
 
+    wmcf->zone_size = NGX_CONF_UNSET_SIZE;
+
     return wmcf;
+}
+
+
+static char *
+ngx_ws_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ws_main_conf_t *wmcf = conf;
+
+    ngx_conf_init_size_value(wmcf->zone_size, 32 * 1024 * 1024);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -376,32 +417,6 @@ ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/*
- * Each worker keeps its own sockets, and nothing carries a push from the
- * worker that answers it to the others yet: said once, at start.
- */
-
-static ngx_int_t
-ngx_ws_init_module(ngx_cycle_t *cycle)
-{
-    ngx_core_conf_t     *ccf;
-    ngx_ws_main_conf_t  *wmcf;
-
-    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_module);
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    if (wmcf && wmcf->used && ccf->worker_processes > 1) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "ws: worker_processes is %i, but a push reaches only "
-                      "the clients of the worker that answers it: use "
-                      "worker_processes 1 until cross-worker delivery "
-                      "exists", ccf->worker_processes);
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_ws_init_process(ngx_cycle_t *cycle)
 {
@@ -442,6 +457,12 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
     ngx_ws_worker.nsps = nsp;
     ngx_ws_worker.nnsps = wmcf->namespaces.nelts;
 
+    if (ngx_ws_zone_attach(cycle) != NGX_OK
+        || ngx_ws_broker_init(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -451,4 +472,7 @@ ngx_ws_exit_process(ngx_cycle_t *cycle)
 {
     /* whatever is still open would be reported as "open socket left" */
     ngx_ws_session_close_all();
+
+    ngx_ws_broker_exit();
+    ngx_ws_zone_detach();
 }

@@ -32,6 +32,10 @@
  */
 #define NGX_WS_OUT_COST        64
 
+/* workers of every generation alive at once, and namespaces counted */
+#define NGX_WS_ZONE_SLOTS      128
+#define NGX_WS_ZONE_NSPS       64
+
 
 typedef struct ngx_ws_nsp_s      ngx_ws_nsp_t;
 typedef struct ngx_ws_session_s  ngx_ws_session_t;
@@ -45,7 +49,48 @@ typedef struct ngx_ws_out_s      ngx_ws_out_t;
 typedef struct {
     ngx_array_t                namespaces;     /* ngx_str_t, [0] is "/" */
     ngx_uint_t                 used;           /* ws_socketio or ws_push */
+    size_t                     zone_size;
+    ngx_shm_zone_t            *zone;
 } ngx_ws_main_conf_t;
+
+
+/* A worker's place in the zone: who it is and what it holds. */
+typedef struct {
+    ngx_pid_t                  pid;            /* 0: free */
+    ngx_uint_t                 generation;
+    time_t                     start;
+    ngx_atomic_t               connections;
+    ngx_atomic_t               gaps;           /* operations it missed */
+    ngx_atomic_t               sockets[NGX_WS_ZONE_NSPS];
+} ngx_ws_slot_t;
+
+
+typedef struct {
+    size_t                     len;
+    u_char                     data[256];
+} ngx_ws_zone_nsp_t;
+
+
+/* The shared memory zone (ngx_ws_zone.c, ngx_ws_broker.c). */
+typedef struct {
+    ngx_slab_pool_t           *shpool;
+    ngx_rbtree_t               registry;
+    ngx_rbtree_node_t          sentinel;
+
+    /* the log of operations: a ring of records */
+    u_char                    *ring;
+    size_t                     size;
+    size_t                     head;
+    size_t                     tail;
+    size_t                     used;
+    uint64_t                   next_seq;
+    uint64_t                   first_seq;      /* the oldest one kept */
+
+    ngx_uint_t                 generation;
+    ngx_uint_t                 nnsps;
+    ngx_ws_zone_nsp_t          nsps[NGX_WS_ZONE_NSPS];
+    ngx_ws_slot_t              slots[NGX_WS_ZONE_SLOTS];
+} ngx_ws_sh_t;
 
 
 typedef struct {
@@ -66,6 +111,7 @@ typedef struct {
  */
 struct ngx_ws_nsp_s {
     ngx_str_t                  name;
+    ngx_uint_t                 zone_index;     /* its counters in the zone */
     ngx_queue_t                sockets;
     ngx_uint_t                 nsockets;
     ngx_rbtree_t               ids;
@@ -189,6 +235,17 @@ typedef struct {
     time_t                     start;
     size_t                     rand_left;
     u_char                     rand[NGX_WS_ID_RAW * 64];
+
+    ngx_slab_pool_t           *shpool;
+    ngx_ws_sh_t               *sh;             /* NULL: no zone */
+    ngx_ws_slot_t             *slot;
+    ngx_uint_t                 slot_index;
+    uint64_t                   applied;        /* the last op seen */
+    size_t                     pos;            /* where the next one is */
+    ngx_connection_t          *wake;
+    u_char                    *copy;
+    size_t                     copy_size;
+    ngx_uint_t                 registry_full;
 } ngx_ws_worker_t;
 
 
@@ -248,6 +305,21 @@ void ngx_ws_event_release(ngx_ws_event_t *ev);
 ngx_int_t ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool,
     ngx_uint_t *matched);
 void *ngx_ws_pool_alloc(void *data, size_t size);
+
+/* ngx_ws_zone.c */
+ngx_int_t ngx_ws_zone_add(ngx_conf_t *cf, ngx_ws_main_conf_t *wmcf);
+ngx_int_t ngx_ws_zone_attach(ngx_cycle_t *cycle);
+void ngx_ws_zone_detach(void);
+void ngx_ws_zone_count(ngx_ws_nsp_t *nsp, ngx_atomic_int_t n);
+void ngx_ws_registry_add(u_char *id);
+void ngx_ws_registry_del(u_char *id);
+ngx_pid_t ngx_ws_registry_owner(u_char *id, size_t len);
+
+/* ngx_ws_broker.c */
+ngx_int_t ngx_ws_broker_init(ngx_cycle_t *cycle);
+void ngx_ws_broker_exit(void);
+ngx_int_t ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
+    ngx_uint_t *matched);
 
 /* ngx_ws_push.c */
 ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);

@@ -13,7 +13,8 @@
  * out of rooms and to disconnect them, as socket.io's
  * io.of(nsp).to(rooms).except(rooms).emit() / socketsJoin() /
  * socketsLeave() / disconnectSockets() do.  The body becomes an operation
- * record (ngx_ws_op.c) that ngx_ws_apply() carries out.
+ * record (ngx_ws_op.c) that every worker of the host applies
+ * (ngx_ws_broker.c).
  */
 
 
@@ -89,10 +90,14 @@ ngx_ws_push_body(ngx_http_request_t *r)
         rc = ngx_ws_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", reason);
 
     } else {
-        rc = ngx_ws_apply(&op, r->pool, &matched);
+        rc = ngx_ws_broker_publish(&op, r->pool, &matched);
 
         if (rc == NGX_OK) {
             rc = ngx_ws_push_matched(r, matched);
+
+        } else if (rc == NGX_BUSY) {
+            rc = ngx_ws_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "too large for the log of ws_zone");
 
         } else if (rc == NGX_DECLINED) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

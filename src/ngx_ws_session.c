@@ -138,6 +138,9 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     ngx_ws_worker.nsessions++;
     s->started = 1;
 
+    ngx_ws_registry_add(s->sid);
+    ngx_ws_zone_count(NULL, 1);
+
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "ws session %*s: started, %uz bytes read ahead, "
                    "%ui in the worker", (size_t) NGX_WS_ID_LEN, s->sid,
@@ -682,6 +685,9 @@ ngx_ws_session_free(ngx_ws_session_t *s)
     if (s->started) {
         ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node.node);
         ngx_ws_worker.nsessions--;
+
+        ngx_ws_registry_del(s->sid);
+        ngx_ws_zone_count(NULL, -1);
     }
 
     ngx_free(s);

@@ -247,6 +247,8 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     sock->node.node.key = ngx_crc32_short(sock->id, NGX_WS_ID_LEN);
     ngx_rbtree_insert(&nsp->ids, &sock->node.node);
 
+    ngx_ws_zone_count(nsp, 1);
+
     s->connected = 1;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
@@ -312,6 +314,8 @@ ngx_ws_socket_destroy(ngx_ws_socket_t *sock)
     ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
     ngx_queue_remove(&sock->queue);
     sock->nsp->nsockets--;
+
+    ngx_ws_zone_count(sock->nsp, -1);
 
     if (sock->auth) {
         ngx_free(sock->auth);

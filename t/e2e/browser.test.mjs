@@ -114,7 +114,9 @@ test('the demo page shows a pushed notification', async () => {
         + '"data":[{"text":"Hello from curl"}]}';
     const r = await post(ngx.url('/_ws/push'), body);
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.matched, 2);
+    // The demo runs a worker per core: "matched" counts the sockets of
+    // the worker that answered; both get the push whichever it was.
+    assert.ok(r.json.matched >= 0 && r.json.matched <= 2, r.text);
     assert.deepEqual(await take(s, 'notification'),
                      [{ text: 'Hello from curl' }]);
     await page.waitForFunction(() =>

@@ -117,11 +117,14 @@ test('the Next.js example: app proxied, Socket.IO and push served',
     const push = ngx.url('/_ws/push', 'https');
     let r = await post(push, { op: 'join', nsp: '/notifications',
                                rooms: [notif.id], room: 'user:42' });
-    assert.equal(r.json?.matched, 1, r.text);
+    // worker_processes auto: "matched" counts the answering worker's
+    // sockets; the join reaches the socket on whichever worker holds it.
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.json.matched <= 1, r.text);
     r = await post(push, { nsp: '/notifications', rooms: ['user:42'],
                            event: 'notification', data: [{ id: 7 }] });
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.matched, 1);
+    assert.ok(r.json.matched <= 1, r.text);
     assert.deepEqual(await take(notif, 'notification'), [{ id: 7 }]);
 
     const h = await get(ngx.url('/health', 'https'));
