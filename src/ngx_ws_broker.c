@@ -297,6 +297,17 @@ ngx_ws_broker_copy(uint64_t upto, u_char **buf, size_t *len,
             continue;
         }
 
+        if (rec->seq != w->applied + 1) {
+            /* cannot happen: the record here is the next one, or a gap */
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "ws: op %uL found where %uL was due",
+                          rec->seq, w->applied + 1);
+            *missed += sh->next_seq - 1 - w->applied;
+            w->applied = sh->next_seq - 1;
+            w->pos = sh->head;
+            break;
+        }
+
         rsize = NGX_WS_REC_SIZE(rec->len);
 
         if (rec->pid != ngx_pid) {
