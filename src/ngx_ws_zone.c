@@ -30,8 +30,7 @@ static ngx_int_t ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
 static void ngx_ws_zone_reap(ngx_ws_sh_t *sh);
 static void ngx_ws_zone_release(ngx_ws_sh_t *sh, ngx_uint_t slot);
 static ngx_uint_t ngx_ws_zone_nsp_index(ngx_ws_sh_t *sh, ngx_str_t *name);
-static ngx_ws_reg_t *ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id,
-    uint32_t hash);
+static ngx_ws_reg_t *ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id);
 static void ngx_ws_registry_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -317,8 +316,8 @@ ngx_ws_zone_count(ngx_ws_nsp_t *nsp, ngx_atomic_int_t n)
 
 
 /*
- * The registry: which worker owns a session or socket id.  A full zone
- * only costs the entry, said once per worker.
+ * The registry: which worker owns a session id.  A full zone only costs
+ * the entry, said once per worker.
  */
 
 void
@@ -369,8 +368,7 @@ ngx_ws_registry_del(u_char *id)
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    reg = ngx_ws_registry_lookup(w->sh, id,
-                                 ngx_crc32_short(id, NGX_WS_ID_LEN));
+    reg = ngx_ws_registry_lookup(w->sh, id);
 
     if (reg && reg->slot == w->slot_index) {
         ngx_rbtree_delete(&w->sh->registry, &reg->node);
@@ -398,7 +396,7 @@ ngx_ws_registry_owner(u_char *id, size_t len)
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    reg = ngx_ws_registry_lookup(w->sh, id, ngx_crc32_short(id, len));
+    reg = ngx_ws_registry_lookup(w->sh, id);
     pid = reg ? w->sh->slots[reg->slot].pid : 0;
 
     ngx_shmtx_unlock(&w->shpool->mutex);
@@ -408,11 +406,14 @@ ngx_ws_registry_owner(u_char *id, size_t len)
 
 
 static ngx_ws_reg_t *
-ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id, uint32_t hash)
+ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id)
 {
+    uint32_t            hash;
     ngx_int_t           rc;
     ngx_ws_reg_t       *reg;
     ngx_rbtree_node_t  *node, *sentinel;
+
+    hash = ngx_crc32_short(id, NGX_WS_ID_LEN);
 
     node = sh->registry.root;
     sentinel = sh->registry.sentinel;
