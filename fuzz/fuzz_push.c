@@ -161,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_read(p, size);
 
-    reason = ngx_ws_op_parse(p, p + size, &op, arena_alloc, NULL);
+    reason = ngx_ws_op_parse(p, p + size, NULL, &op, arena_alloc, NULL);
 
     if (reason) {
         if (reason[0] == '\0') {

@@ -34,6 +34,7 @@ typedef struct {
 
 typedef struct {
     ngx_ws_op_t               *op;
+    ngx_ws_bytes_t            *nsp;
     ngx_ws_op_alloc_pt         alloc;
     void                      *data;
     u_char                    *val[NGX_WS_NKEYS];
@@ -93,7 +94,7 @@ static const ngx_ws_op_key_t  ngx_ws_op_keys[NGX_WS_NKEYS] = {
 
 
 const char *
-ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_op_t *op,
+ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_bytes_t *nsp, ngx_ws_op_t *op,
     ngx_ws_op_alloc_pt alloc, void *data)
 {
     const char       *rc;
@@ -103,6 +104,7 @@ ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_op_t *op,
     memset(&ctx, 0, sizeof(ngx_ws_op_ctx_t));
 
     ctx.op = op;
+    ctx.nsp = nsp;
     ctx.alloc = alloc;
     ctx.data = data;
 
@@ -213,8 +215,14 @@ ngx_ws_op_nsp(ngx_ws_op_ctx_t *ctx)
     p = ctx->val[NGX_WS_KEY_NSP];
 
     if (p == NULL) {
-        ctx->op->nsp.data = (u_char *) "/";
-        ctx->op->nsp.len = 1;
+        if (ctx->nsp) {
+            ctx->op->nsp = *ctx->nsp;
+
+        } else {
+            ctx->op->nsp.data = (u_char *) "/";
+            ctx->op->nsp.len = 1;
+        }
+
         return NULL;
     }
 

@@ -64,13 +64,14 @@ extern const char  ngx_ws_op_nomem[];
 
 /*
  * Parses the JSON text p..end, an object as the push endpoint takes it,
- * into *op.  Returns NULL, or the reason it is refused (JSON-safe text),
- * or ngx_ws_op_nomem.  Strings in the record point into p..end (the event
+ * into *op; nsp is the namespace when the object names none (NULL: "/").
+ * Returns NULL, or the reason it is refused (JSON-safe text), or
+ * ngx_ws_op_nomem.  Strings in the record point into p..end (the event
  * name and the arguments go out as they were written) or into memory from
  * alloc (names with escapes decoded, the encoded packet).
  */
-const char *ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_op_t *op,
-    ngx_ws_op_alloc_pt alloc, void *data);
+const char *ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_bytes_t *nsp,
+    ngx_ws_op_t *op, ngx_ws_op_alloc_pt alloc, void *data);
 
 
 /*

@@ -77,7 +77,7 @@ ngx_ws_push_body(ngx_http_request_t *r)
         return;
     }
 
-    reason = ngx_ws_op_parse(body, body + len, &op, ngx_ws_pool_alloc,
+    reason = ngx_ws_op_parse(body, body + len, NULL, &op, ngx_ws_pool_alloc,
                              r->pool);
 
     if (reason == ngx_ws_op_nomem) {

@@ -66,7 +66,7 @@ parse(const char *s, ngx_ws_op_t *op)
     body = malloc(len ? len : 1);
     memcpy(body, s, len);
 
-    return ngx_ws_op_parse(body, body + len, op, arena_alloc, NULL);
+    return ngx_ws_op_parse(body, body + len, NULL, op, arena_alloc, NULL);
 }
 
 
@@ -286,6 +286,30 @@ test_invalid(void)
 }
 
 
+/* A hook's push entries name no namespace: the socket's is the default. */
+
+static void
+test_default_nsp(void)
+{
+    u_char          text[] = "{\"event\":\"x\"}";
+    u_char          other[] = "{\"nsp\":\"/\",\"event\":\"x\"}";
+    ngx_ws_op_t     op;
+    ngx_ws_bytes_t  chat = { (u_char *) "/chat", 5 };
+
+    UNIT_CHECK(ngx_ws_op_parse(text, text + sizeof(text) - 1, &chat, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(op.nsp.data, op.nsp.len, "/chat");
+    UNIT_MEM(op.packet.data, op.packet.len, "2/chat,[\"x\"]");
+
+    UNIT_CHECK(ngx_ws_op_parse(other, other + sizeof(other) - 1, &chat, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(op.nsp.data, op.nsp.len, "/");
+    UNIT_MEM(op.packet.data, op.packet.len, "2[\"x\"]");
+}
+
+
 /* The record as bytes reads back the same; damaged bytes are refused. */
 
 static void
@@ -378,6 +402,7 @@ main(void)
     test_target();
     test_rooms_ops();
     test_invalid();
+    test_default_nsp();
     test_bytes();
     test_nomem();
 
