@@ -126,6 +126,62 @@ function merge(p99Limit, files) {
 
 /* ---------------------------------------------------------------- report */
 
+/*
+ * Several workers: where the subscribers are, from the /health taken while
+ * they were all connected (its "workers" array comes from the zone), each
+ * worker with the CPU it is pinned to (from /proc), in CPU order.
+ */
+function spread(rec) {
+    const h = rec.health;
+    const nsp = (rec.result && rec.result.nsp) || '/chat';
+
+    if (!h || !Array.isArray(h.workers)) {
+        return null;
+    }
+
+    const procs = new Map((rec.workers || []).map((w) => [w.pid, w]));
+    const base = new Map((rec.workers_base || []).map((w) => [w.pid, w]));
+    const total = h.workers.reduce((a, w) =>
+        a + ((w.namespaces || {})[nsp] || 0), 0);
+
+    return h.workers.map((w) => {
+        const p = procs.get(w.pid) || {};
+        const b = base.get(w.pid);
+        const sockets = (w.namespaces || {})[nsp] || 0;
+        const o = { pid: w.pid, cpus: p.cpus === undefined ? null : p.cpus,
+            sockets, share: total > 0 ? sockets / total : 0 };
+
+        if (b && p.rss_kb !== undefined) {
+            o.rss_base_kb = b.rss_kb;
+            o.rss_kb = p.rss_kb;
+            o.pss_base_kb = b.pss_kb;
+            o.pss_kb = p.pss_kb;
+        }
+        return o;
+    }).sort((a, b) => String(a.cpus).localeCompare(String(b.cpus), 'en',
+        { numeric: true }));
+}
+
+/*
+ * The worker that answered the pushes: the publisher's one keep-alive
+ * connection lands on one worker, whose answer {"matched":N} counts its
+ * own sockets only, so matched / acked names it (when no reconnect moved
+ * the connection and no other worker holds the same count).
+ */
+function publisher(rec, workers) {
+    const push = rec.result && rec.result.push;
+
+    if (!push || !push.acked || !workers || push.opens !== 1) {
+        return null;
+    }
+
+    const per = push.matched / push.acked;
+    const w = workers.filter((x) => x.sockets === per);
+
+    return w.length === 1 ? { pid: w[0].pid, cpus: w[0].cpus,
+        sockets: w[0].sockets } : null;
+}
+
 function median(xs) {
     const v = xs.filter((x) => typeof x === 'number' && isFinite(x))
         .sort((a, b) => a - b);
@@ -140,9 +196,11 @@ function median(xs) {
 function summarize(raw) {
     const servers = {};
     const get = (s) => (servers[s] = servers[s] || {
-        memory: {}, connect: [], fanout: [], probe_p50: [], probe_p99: [],
-        saturation: [], notes: [],
+        memory: {}, pss: {}, connect: [], fanout: [], probe_p50: [],
+        probe_p99: [], saturation: [], notes: [], workers: null,
     });
+    const runs = (s) => (s.workers = s.workers || { memory: [],
+        fanout: [] });
 
     for (const rec of raw) {
         const s = get(rec.server);
@@ -151,8 +209,17 @@ function summarize(raw) {
         switch (rec.metric) {
         case 'memory': {
             const m = (s.memory[rec.n] = s.memory[rec.n] || []);
+            const w = spread(rec);
+            if (w) {
+                runs(s).memory.push({ run: rec.run, n: rec.n, workers: w });
+            }
             if (r && r.connected >= rec.n) {
                 m.push((rec.rss_kb - rec.rss_base_kb) * 1024 / r.connected);
+                if (w && w.every((x) => x.pss_kb !== undefined)) {
+                    const p = (s.pss[rec.n] = s.pss[rec.n] || []);
+                    p.push(w.reduce((a, x) => a + x.pss_kb - x.pss_base_kb,
+                        0) * 1024 / r.connected);
+                }
             } else {
                 s.notes.push('memory n=' + rec.n + ' run ' + rec.run + ': '
                     + (r ? r.connected : 0) + ' connected');
@@ -174,6 +241,16 @@ function summarize(raw) {
                 break;
             }
             const probe = r.steps.find((x) => x.probe);
+            const w = spread(rec);
+            if (w) {
+                const pub = publisher(rec, w);
+                runs(s).fanout.push({ run: rec.run, workers: w,
+                    publisher: pub });
+                if (!pub) {
+                    s.notes.push('fanout run ' + rec.run + ': the worker '
+                        + 'that answered the pushes is not known');
+                }
+            }
             if (r.closed > 0) {
                 s.notes.push('fanout run ' + rec.run + ': ' + r.closed
                     + ' subscribers closed by the server');
@@ -217,6 +294,27 @@ function summarize(raw) {
         for (const [n, v] of Object.entries(s.memory)) {
             memory[n] = { median: median(v), runs: v };
         }
+        if (s.workers) {
+            /* each worker's share of the subscribers, by its CPU */
+            const share = {};
+            for (const f of s.workers.fanout) {
+                for (const w of f.workers) {
+                    (share[w.cpus] = share[w.cpus] || []).push(w.share);
+                }
+            }
+            const pss = {};
+            for (const [n, v] of Object.entries(s.pss)) {
+                pss[n] = { median: median(v), runs: v };
+            }
+            s.workers = {
+                memory_per_conn_bytes_pss: pss,
+                fanout_share_by_cpu: Object.fromEntries(Object.entries(share)
+                    .map(([c, v]) => [c, { median: median(v), runs: v }])),
+                publisher_cpus: s.workers.fanout.map((f) =>
+                    (f.publisher ? f.publisher.cpus : null)),
+                runs: s.workers,
+            };
+        }
         out[name] = {
             memory_per_conn_bytes: memory,
             connects_per_s: { median: median(s.connect), runs: s.connect },
@@ -227,6 +325,7 @@ function summarize(raw) {
             saturation_deliveries_per_s: { median: median(s.saturation),
                 runs: s.saturation },
             slots: s.slots || null,
+            ...(s.workers ? { workers: s.workers } : {}),
             notes: s.notes,
         };
     }
@@ -269,21 +368,45 @@ function table(sum, meta) {
     const m = (srv, f) => (sum[srv] ? f(sum[srv]) : null);
     const n = meta.n.toLocaleString('en-US');
     const nb = meta.n_big.toLocaleString('en-US');
+    /* ngx_ws with several workers: rows of their own, in the ngx_ws
+       column, beside the one-worker row they compare with */
+    const mw = 'ngx_ws_workers';
+    const ws = ', ' + (meta.workers || 2) + ' workers';
+    const mws = sum[mw] && sum[mw].workers;
+    const cpus = mws ? Object.keys(mws.fanout_share_by_cpu).sort((a, b) =>
+        a.localeCompare(b, 'en', { numeric: true })) : [];
     const rows = [
         ['idle memory / connection @ ' + n, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median],
+        ['idle memory / connection @ ' + n + ws + ' (sum of RSS)', 'kb',
+            (s) => (s.memory_per_conn_bytes[meta.n] || {}).median, mw],
         ['idle memory / connection @ ' + nb, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n_big] || {}).median],
         ['connects/s (' + n + ')', 'rate',
             (s) => s.connects_per_s.median],
         ['fan-out deliveries/s, 100 %, p99 <= ' + meta.p99_ms + ' ms',
             'fanout', (s) => s.fanout_deliveries_per_s.median],
+        ['fan-out deliveries/s, 100 %, p99 <= ' + meta.p99_ms + ' ms' + ws,
+            'fanout', (s) => s.fanout_deliveries_per_s.median, mw],
         ['p50 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s',
             'ms', (s) => s.probe_p50_ms.median],
+        ['p50 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s'
+            + ws, 'ms', (s) => s.probe_p50_ms.median, mw],
         ['p99 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s',
             'ms', (s) => s.probe_p99_ms.median],
+        ['p99 @ ' + meta.probe.toLocaleString('en-US') + ' deliveries/s'
+            + ws, 'ms', (s) => s.probe_p99_ms.median, mw],
         ['highest delivered/s seen (any step)', 'rate',
             (s) => s.saturation_deliveries_per_s.median],
+        ['highest delivered/s seen (any step)' + ws, 'rate',
+            (s) => s.saturation_deliveries_per_s.median, mw],
+        [ws.slice(2) + ': subscribers on the worker on CPU '
+            + cpus.join(' / '), 'text', (s) => cpus.map((c) =>
+            (100 * s.workers.fanout_share_by_cpu[c].median).toFixed(1)
+            + ' %').join(' / '), mw],
+        [ws.slice(2) + ': CPU of the worker answering the pushes, by run',
+            'text', (s) => s.workers.publisher_cpus.map((c) =>
+                (c === null ? '?' : c)).join(', '), mw],
     ];
     const head = ['metric (median of ' + meta.runs + ')', 'ngx_ws', 'Node',
         'C limit', 'ngx_ws/Node', 'ngx_ws/C-limit'];
@@ -291,8 +414,11 @@ function table(sum, meta) {
 
     const floor = Number(String(meta.ladder).split(',')[0]);
 
-    for (const [label, kind, f] of rows) {
-        const v = cols.map((c) => m(c, f));
+    for (const [label, kind, f, srv] of rows) {
+        if (srv && !mws) {
+            continue;
+        }
+        const v = srv ? [m(srv, f), null, null] : cols.map((c) => m(c, f));
         const fl = kind === 'fanout' ? floor : 0;
         lines.push([label, ...v.map((x) => fmt(x, kind, floor)),
             ratio(v[0], v[1], fl), ratio(v[0], v[2], fl)]);
