@@ -98,10 +98,10 @@ export function childrenOf(pid) {
 }
 
 // The main context every generated config shares.
-function mainConf(prefix) {
+function mainConf(prefix, workers = 1) {
     return `
 load_module ${MODULE};
-worker_processes 1;
+worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${prefix}/nginx.pid;
@@ -132,6 +132,8 @@ export class Nginx {
     // opts.http({ports, prefix}): the inside of the http {} block, or
     // opts.conf({ports, prefix, module}): the whole nginx.conf.
     // opts.prepare(prefix): runs once, before the first start (certs...).
+    // opts.workers: worker_processes of the generated main context
+    // (default 1); start() and reload() wait for that many workers.
     static async start(opts) {
         const prefix = mkdtempSync(join(tmpdir(), 'ngx-ws-e2e-'));
         // Workers run as nobody when the master is root: they must reach
@@ -182,7 +184,7 @@ export class Nginx {
         const ctx = { ports: this.ports, prefix: this.prefix, module: MODULE };
         const conf = this.opts.conf
             ? this.opts.conf(ctx)
-            : `${mainConf(this.prefix)}
+            : `${mainConf(this.prefix, this.opts.workers)}
 http {
 ${httpCommon(this.prefix)}
 ${this.opts.http(ctx)}
@@ -233,8 +235,8 @@ ${this.opts.http(ctx)}
         this.master = proc.pid;
         this.workers = await waitFor(() => {
             const k = childrenOf(this.master);
-            return k.length || early ? k : null;
-        }, 10000, 'the first worker');
+            return k.length >= this.nworkers || early ? k : null;
+        }, 10000, `${this.nworkers} worker(s)`);
         if (early) {
             // What answered was another program on that port.
             const log = this.output + this.errorLog();
@@ -256,15 +258,20 @@ ${this.opts.http(ctx)}
         return this.errorLog().split('\n').filter((l) => BAD_LOG.test(l));
     }
 
-    // SIGHUP to the master; resolves once a new worker runs, with the
+    // Workers a generated config starts (opts.workers, default 1).
+    get nworkers() {
+        return this.opts.workers || 1;
+    }
+
+    // SIGHUP to the master; resolves once the new workers run, with the
     // pids of the old ones (still shutting down, maybe).
     async reload() {
         const old = childrenOf(this.master);
         process.kill(this.master, 'SIGHUP');
         const fresh = await waitFor(() => {
             const k = childrenOf(this.master).filter((p) => !old.includes(p));
-            return k.length ? k : null;
-        }, 10000, 'a new worker after SIGHUP');
+            return k.length >= this.nworkers ? k : null;
+        }, 10000, `${this.nworkers} new worker(s) after SIGHUP`);
         this.workers = fresh;
         return { old, fresh };
     }
