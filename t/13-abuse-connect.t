@@ -24,10 +24,10 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time);
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid upgrade_many send_all collect
-    close_codes close_all);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx health connections_are
+    good_client good_served upgrade_many send_all collect close_codes);
 
 use constant CYCLES   => 5000;
 use constant UNKNOWN  => 5000;
@@ -38,36 +38,13 @@ use constant TIMEOUT  => 10;      # ws_connect_timeout, seconds
 
 my $INVALID = '{"message":"Invalid namespace"}';
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(
+my ($t, $port, $pid) = start_nginx(server_conf(
     socketio => ['ws_namespace /chat',
                  'ws_connect_timeout ' . TIMEOUT . 's'],
     push => 1, health => 1));
-$t->run;
 
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/', '/chat']);
-my $good_room = $good->sio_sid('/chat');
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"nsp":"/chat","rooms":["$good_room"],)
-                                    . qq("event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42/chat,["seq",$seq]),
-       "$name: and it gets it");
-    ok($good->alive, "$name: it answers a ping");
-}
-
-sub health {
-    my (undef, $d) = get_json($port, '/health');
-    return $d || {};
-}
+my $good = good_client($port, nsps => ['/', '/chat'], nsp => '/chat',
+                       room => 1);
 
 # Reads $n packets (answering Engine.IO pings); returns them.
 sub read_n {
@@ -130,7 +107,7 @@ my $peak = $rss0;
 
 rss_ok($rss0, $peak, 1024, '10,000 CONNECTs on one connection');
 {
-    my $h = health();
+    my $h = health($port);
     is_deeply($h->{namespaces}, { '/' => 2, '/chat' => 1 },
               'health: no socket left behind by the cycles')
         or diag(explain($h));
@@ -183,7 +160,7 @@ good_served('after the protocol error');
     rss_ok($rss1, $rss2, CONNS * 4 + 1024,
            CONNS * PER_CONN . ' CONNECT_ERRORs on ' . CONNS
            . ' connections (< 4 KB each)');
-    is(health()->{connections}, CONNS + 1, 'health: all open');
+    is(health($port)->{connections}, CONNS + 1, 'health: all open');
     good_served('during the CONNECT flood');
 
     $_->{frames} = [] for @c;
@@ -191,7 +168,7 @@ good_served('after the protocol error');
     is_deeply(\%codes, { 1000 => CONNS },
               'connect errors do not count as joining: ws_connect_timeout '
               . 'closes them all (1000)') or diag(explain(\%codes));
-    ok(wait_for(10, sub { (health()->{connections} // -1) == 1 }),
+    ok(connections_are($port, 1, 10),
        'health: only the connected client is left');
 }
 

@@ -20,36 +20,19 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx connections_are good_client
+    good_served);
 
 use constant MAX_PAYLOAD => 100000;
 use constant RANDOM      => 300;
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(socketio => ['ws_max_payload ' . MAX_PAYLOAD],
-                           push => 1, health => 1));
-$t->run;
-
-my $port = $t->port;
-my $pid = worker_pid($t);
+my ($t, $port, $pid) = start_nginx(server_conf(
+    socketio => ['ws_max_payload ' . MAX_PAYLOAD], push => 1, health => 1));
 srand(20261129);    # the same "random" flips on every run
 
-my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
-my $good_room = $good->sio_sid('/');
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"rooms":["$good_room"],)
-                                    . qq("event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-    ok($good->alive, "$name: it answers a ping");
-}
+good_client($port, room => 1);
 
 # ------------------------------------------------------------ the model
 
@@ -402,12 +385,6 @@ good_served('after the random flips');
 rss_ok($rss0, vm_rss($pid), 2048,
        scalar(@cases) + RANDOM . ' bad streams');
 
-{
-    my $d;
-    ok(wait_for(5, sub {
-        (undef, $d) = get_json($port, '/health');
-        $d && $d->{connections} == 1;
-    }), 'health: only the connected client is left') or diag(explain($d));
-}
+ok(connections_are($port, 1, 5), 'health: only the connected client is left');
 
 done_testing;

@@ -19,33 +19,19 @@ use Test::More;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time sleep);
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx health good_client
+    good_served);
 
 use constant N       => 200;    # dripping connections
 use constant TIMEOUT => 2;      # client_header_timeout, seconds
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(
+my ($t, $port, $pid) = start_nginx(
     "    client_header_timeout " . TIMEOUT . "s;\n"
     . server_conf(push => 1, health => 1));
-$t->run;
 
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-my $good = $t->sio_client;
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-}
+good_client($port, ws => $t->sio_client, alive => undef);
 
 my $key = NgxWs::WebSocket::random_key();
 my $req = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
@@ -159,9 +145,6 @@ rss_ok($rss0, $rss_mid, N * 16, N . ' dripping connections (< 16 KB each)');
 }
 
 good_served('afterwards');
-{
-    my (undef, $d) = get_json($port, '/health');
-    is($d && $d->{connections}, 1, 'health: the connected client alone');
-}
+is(health($port)->{connections}, 1, 'health: the connected client alone');
 
 done_testing;

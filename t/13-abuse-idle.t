@@ -16,55 +16,29 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time);
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
-use NgxWs::Abuse qw(vm_rss rss_ok conf upgrade_many close_codes close_all
-    worker_pid);
+use NgxWs::Test qw(server_conf);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx connections_are good_client
+    good_served upgrade_many close_codes close_all);
 
 use constant N       => 5000;
 use constant TIMEOUT => 10;       # ws_connect_timeout, seconds
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(conf(worker_connections => 2 * N + 1000,
-    http => server_conf(socketio => ['ws_connect_timeout ' . TIMEOUT . 's'],
-                        push => 1, health => 1)));
-$t->run;
-
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-sub health {
-    my (undef, $d) = get_json($port, '/health');
-    return $d || {};
-}
-
-sub connections_are {
-    my ($n, $wait) = @_;
-    my $d;
-    my $ok = wait_for($wait, sub { $d = health(); ($d->{connections} // -1) == $n });
-    diag(explain($d)) unless $ok;
-    return $ok;
-}
+my ($t, $port, $pid) = start_nginx(
+    server_conf(socketio => ['ws_connect_timeout ' . TIMEOUT . 's'],
+                push => 1, health => 1),
+    worker_connections => 2 * N + 1000, rlimit_nofile => 2 * N + 2000);
 
 # A client that joined '/' is not subject to ws_connect_timeout.
-my $good = $t->sio_client;
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: the push matched the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it got it");
-    ok($good->alive, "$name: it answers a ping");
-}
+good_client($port, ws => $t->sio_client,
+            matched => 'the push matched the connected client',
+            got => 'and it got it');
 
 # Warm up: the first connections allocate what every later one reuses.
 {
     my @w = upgrade_many($port, 100);
     is(scalar @w, 100, 'warm-up: 100 upgraded');
     close_all(\@w);
-    ok(connections_are(1, 10), 'warm-up connections gone');
+    ok(connections_are($port, 1, 10), 'warm-up connections gone');
 }
 
 my $rss0 = vm_rss($pid);
@@ -73,7 +47,7 @@ my @c = upgrade_many($port, N);
 is(scalar @c, N, N . ' connections upgraded (101 and the open packet)');
 my $opened = time;
 
-ok(connections_are(N + 1, 5), 'health: all of them open at once');
+ok(connections_are($port, N + 1, 5), 'health: all of them open at once');
 my $rss1 = vm_rss($pid);
 rss_ok($rss0, $rss1, N * 4, N . ' idle upgraded connections (< 4 KB each)');
 diag(sprintf('%d idle upgraded connections: %+d KB, %.2f KB each',
@@ -101,7 +75,7 @@ is_deeply(\%codes, { 1000 => N },
     is($n, N, 'the error log says why, once per connection');
 }
 
-ok(connections_are(1, 10), 'health: only the connected client is left');
+ok(connections_are($port, 1, 10), 'health: only the connected client is left');
 good_served('after the timeouts');
 
 my $rss2 = vm_rss($pid);
@@ -116,7 +90,8 @@ my $rss3 = vm_rss($pid);
 rss_ok($rss1, $rss3, 1024 + int(($rss1 - $rss0) / 10),
        'second wave: memory of the first was freed and reused');
 close_all(\@d);
-ok(connections_are(1, 10), 'second wave closed by the clients: all gone');
+ok(connections_are($port, 1, 10),
+   'second wave closed by the clients: all gone');
 
 good_served('at the end');
 

@@ -16,34 +16,19 @@ use warnings;
 
 use Test::More;
 use JSON::PP;
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx connections_are good_client
+    good_served);
 
 use constant DEEP  => 100_000;
 use constant LIMIT => 1000;       # levels the scanner accepts
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(
+my ($t, $port, $pid) = start_nginx(server_conf(
     push => ['client_max_body_size 4m', 'client_body_buffer_size 4m'],
     health => 1));
-$t->run;
 
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-    ok($good->alive, "$name: and nothing else came");
-}
+my $good = good_client($port, alive => 'and nothing else came');
 
 # $n levels of arrays / objects (the outermost included).
 sub arrays  { ('[' x $_[0]) . (']' x $_[0]) }
@@ -128,13 +113,7 @@ is_deeply([$t->worker_pids], [$pid], 'the worker is the same');
     ok($t->error_log =~ /invalid socket\.io packet/,
        'the error log says "invalid socket.io packet"');
 }
-{
-    my $d;
-    ok(wait_for(5, sub {
-        (undef, $d) = get_json($port, '/health');
-        $d && $d->{connections} == 1;
-    }), 'health: only the connected client is left') or diag(explain($d));
-}
+ok(connections_are($port, 1, 5), 'health: only the connected client is left');
 good_served('at the end');
 
 done_testing;

@@ -14,41 +14,17 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx good_client good_served);
 
 use constant QUEUE => 1024 * 1024;    # ws_write_queue's default
 
-NgxWs::Test->new->require_module;
-
-# Each case on an nginx of its own: freed memory that the worker keeps
-# would hide the second case's growth.
-my ($t, $port, $pid, $good, $good_room);
-my $seq = 0;
-
-sub start {
-    $t = NgxWs::Test->new;
-    $t->write_conf(server_conf(push => 1, health => 1));
-    $t->run;
-    $port = $t->port;
-    $pid = worker_pid($t);
-    $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
-    $good_room = $good->sio_sid('/');
-}
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"rooms":["$good_room"],)
-                                    . qq("event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-    ok($good->alive, "$name: and nothing else came");
-}
-
 for my $size (0, 1) {
-    start();
+    # Each case on an nginx of its own: freed memory that the worker keeps
+    # would hide the second case's growth.
+    my ($t, $port, $pid) = start_nginx(server_conf(push => 1, health => 1));
+    good_client($port, room => 1, alive => 'and nothing else came');
     my $name = "$size-byte pings, pongs never read";
     my $rss0 = vm_rss($pid);
     my $peak = $rss0;

@@ -15,34 +15,18 @@ use warnings;
 
 use Test::More;
 use JSON::PP;
-use NgxWs::Test qw(http_request get_json push_json wait_for server_conf);
+use NgxWs::Test qw(http_request push_json server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx good_client good_served);
 
 use constant LIMIT => 65536;      # client_max_body_size
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(
+my ($t, $port, $pid) = start_nginx(server_conf(
     push => ['client_max_body_size ' . LIMIT,
              'client_body_buffer_size ' . LIMIT],
     health => 1));
-$t->run;
 
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-    ok($good->alive, "$name: and nothing else came");
-}
+my $good = good_client($port, alive => 'and nothing else came');
 
 # A push body of exactly $len bytes.
 sub body_of {

@@ -13,24 +13,18 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx connections_are);
 
 use constant SLOW  => 20;            # clients that never read
 use constant QUEUE => 256 * 1024;    # ws_write_queue
 use constant PAD   => 32000;         # bytes per push
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(
+my ($t, $port, $pid) = start_nginx(server_conf(
     socketio => ['ws_write_queue ' . QUEUE],
     push => ['client_body_buffer_size 64k'],
     health => 1));
-$t->run;
-
-my $port = $t->port;
-my $pid = worker_pid($t);
 
 # Small receive buffers: the kernel takes little, the rest waits in nginx.
 my @slow;
@@ -88,13 +82,7 @@ rss_ok($rss0, $peak, int(SLOW * (QUEUE + 2 * PAD) / 1024) + 4096,
     is($n, SLOW, 'the error log says "slow reader" once per slow client');
 }
 
-{
-    my $d;
-    ok(wait_for(5, sub {
-        (undef, $d) = get_json($port, '/health');
-        $d && $d->{connections} == 1;
-    }), 'health: only the reading client is left') or diag(explain($d));
-}
+ok(connections_are($port, 1, 5), 'health: only the reading client is left');
 
 # What a slow client had been sent ends with its connection closed.
 my $closed = 0;

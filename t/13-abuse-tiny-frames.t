@@ -21,37 +21,20 @@ use warnings;
 use Test::More;
 use IO::Select;
 use Time::HiRes qw(time);
-use NgxWs::Test qw(get_json push_json wait_for server_conf);
+use NgxWs::Test qw(push_json server_conf);
 use NgxWs::WebSocket;
-use NgxWs::Abuse qw(vm_rss rss_ok worker_pid);
+use NgxWs::Abuse qw(vm_rss rss_ok start_nginx connections_are good_client
+    good_served);
 
 use constant MAX_PAYLOAD => 1000000;    # the default ws_max_payload
 use constant ATTACKERS   => 5;
 
-my $t = NgxWs::Test->new->require_module;
-
-$t->write_conf(server_conf(
+my ($t, $port, $pid) = start_nginx(server_conf(
     push => 1, health => 1,
     locations => ['/hb/' => ['ws_socketio', 'ws_ping_interval 2s',
                              'ws_ping_timeout 2s']]));
-$t->run;
 
-my $port = $t->port;
-my $pid = worker_pid($t);
-
-my $good = NgxWs::WebSocket->sio_open(port => $port, nsps => ['/']);
-my $good_room = $good->sio_sid('/');
-my $seq = 0;
-
-sub good_served {
-    my ($name) = @_;
-    $seq++;
-    my ($st, $d) = push_json($port, qq({"rooms":["$good_room"],)
-                                    . qq("event":"seq","data":[$seq]}));
-    is($d && $d->{matched}, 1, "$name: a push matches the connected client");
-    is($good->read_packet(5), qq(42["seq",$seq]), "$name: and it gets it");
-    ok($good->alive, "$name: it answers a ping");
-}
+my $good = good_client($port, room => 1);
 
 # Frames with a zero mask key: the same bytes every time, built once.
 sub frames {
@@ -176,12 +159,6 @@ good_served('after empty continuation frames');
     $ws->close;
 }
 
-{
-    my $d;
-    ok(wait_for(5, sub {
-        (undef, $d) = get_json($port, '/health');
-        $d && $d->{connections} == 1;
-    }), 'health: only the connected client is left') or diag(explain($d));
-}
+ok(connections_are($port, 1, 5), 'health: only the connected client is left');
 
 done_testing;

@@ -10,19 +10,24 @@ package NgxWs::Abuse;
 #     rss_ok() which asserts a bound on its growth except under
 #     NGX_WS_ASAN=1 (ASan's quarantine keeps freed memory resident, so
 #     RSS says nothing there; the rest of the test still runs);
-#   - a whole nginx.conf (conf()) for tests that need more
-#     worker_connections than the harness's 4096;
+#   - the nginx of a test (start_nginx(): one worker; write_conf's
+#     options worker_connections and rlimit_nofile for tests that need
+#     more connections than the harness's 4096), and its /health
+#     (health(), connections_are());
+#   - a client connected all along (good_client()) and the check that it
+#     is still served (good_served());
 #   - thousands of raw WebSocket clients at once (upgrade_many(),
 #     send_all(), collect(), close_codes()): plain sockets read through
 #     one select(), no object per client beyond a small hash.
 #
-#   my $t = NgxWs::Test->new->require_module;
-#   $t->write_conf(conf(worker_connections => 8192,
-#                       http => server_conf(...)));
-#   $t->run;
-#   my $rss0 = vm_rss(($t->worker_pids)[0]);
-#   my @c = upgrade_many($t->port, 5000);
+#   my ($t, $port, $pid) = start_nginx(server_conf(...),
+#                                      worker_connections => 8192,
+#                                      rlimit_nofile => 9192);
+#   my $good = good_client($port, room => 1);
+#   my $rss0 = vm_rss($pid);
+#   my @c = upgrade_many($port, 5000);
 #   my %codes = close_codes(\@c, 30);      # {1000 => 5000}
+#   good_served('after the idle ones');
 
 use strict;
 use warnings;
@@ -33,10 +38,12 @@ use IO::Select;
 use Time::HiRes qw(time);
 use Exporter qw(import);
 use Carp qw(croak);
+use NgxWs::Test qw(get_json push_json wait_for);
 use NgxWs::WebSocket ();
 
-our @EXPORT_OK = qw(vm_rss rss_parts rss_ok asan conf upgrade_many send_all collect
-    close_codes close_all parse_server_frame worker_pid);
+our @EXPORT_OK = qw(vm_rss rss_parts rss_ok asan start_nginx health
+    connections_are good_client good_served upgrade_many send_all collect
+    close_codes close_all worker_pid);
 
 # ------------------------------------------------------------ memory
 
@@ -88,72 +95,86 @@ sub rss_ok {
     return $grown;
 }
 
-# ------------------------------------------------------------ config
+# ------------------------------------------------------------ nginx
 
-# A whole nginx.conf for NgxWs::Test::write_conf, the same as the
-# harness's own but with worker_connections (and the open file limit
-# with it) chosen; http is the inside of http {}.
-sub conf {
-    my (%o) = @_;
-    my $wc = $o{worker_connections} // 4096;
-    my $nofile = $wc + 1000;
-    my $http = $o{http} // '';
-    return <<"EOF";
-load_module %%MODULE%%;
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile $nofile;
-pid %%PREFIX%%/nginx.pid;
-error_log %%PREFIX%%/error.log info;
-
-events {
-    worker_connections $wc;
+# A harness with the module required, write_conf(@conf) and running:
+# returns ($t, its port, its one worker's pid).
+sub start_nginx {
+    my (@conf) = @_;
+    my $t = NgxWs::Test->new->require_module;
+    $t->write_conf(@conf);
+    $t->run;
+    return ($t, $t->port, worker_pid($t));
 }
 
-http {
-    access_log %%PREFIX%%/access.log;
-    client_body_temp_path %%PREFIX%%/tmp/body;
-    proxy_temp_path %%PREFIX%%/tmp/proxy;
-    fastcgi_temp_path %%PREFIX%%/tmp/fastcgi;
-    uwsgi_temp_path %%PREFIX%%/tmp/uwsgi;
-    scgi_temp_path %%PREFIX%%/tmp/scgi;
-    default_type application/octet-stream;
-
-$http
+# The /health document on $port ({} when there is none).
+sub health {
+    my ($port) = @_;
+    my (undef, $d) = get_json($port, '/health');
+    return $d || {};
 }
-EOF
+
+# True once /health on $port counts $n connections, within $wait seconds;
+# otherwise the last document is shown.
+sub connections_are {
+    my ($port, $n, $wait) = @_;
+    my $d;
+    my $ok = wait_for($wait, sub {
+        $d = health($port);
+        ($d->{connections} // -1) == $n;
+    });
+    diag(explain($d)) unless $ok;
+    return $ok;
+}
+
+# ------------------------------------------------------------ a good client
+
+my %good;       # what good_served() checks, from good_client()
+my $seq = 0;    # the number of its last push, in the whole test file
+
+# The client, connected all along, that good_served() checks: ws, or
+# one that sio_open() connects to nsps (['/']) on $port.  Options:
+#   nsp      the namespace the pushes are for (default '/')
+#   room     1: push to the client's own room (its sid in nsp), so that
+#            other clients of the namespace are not matched
+#   matched, got, alive   the names of good_served()'s checks; alive
+#            undef: no ping
+# Returns the client.
+sub good_client {
+    my ($port, %o) = @_;
+    my $ws = $o{ws} // NgxWs::WebSocket->sio_open(port => $port,
+                                                  nsps => $o{nsps} // ['/']);
+    my $nsp = $o{nsp};
+    %good = (
+        port    => $port,
+        ws      => $ws,
+        nsp     => $nsp,
+        room    => $o{room} ? $ws->sio_sid($nsp // '/') : undef,
+        matched => $o{matched} // 'a push matches the connected client',
+        got     => $o{got} // 'and it gets it',
+        alive   => exists $o{alive} ? $o{alive} : 'it answers a ping',
+    );
+    return $ws;
+}
+
+# Another client is still served: a push of the next number matches the
+# good client alone, it gets it, and (unless alive is undef) it answers
+# a ping with nothing else before the pong.
+sub good_served {
+    my ($name) = @_;
+    $seq++;
+    my $body = '{' . (defined $good{nsp} ? qq("nsp":"$good{nsp}",) : '')
+             . (defined $good{room} ? qq("rooms":["$good{room}"],) : '')
+             . qq("event":"seq","data":[$seq]});
+    my ($st, $d) = push_json($good{port}, $body);
+    is($d && $d->{matched}, 1, "$name: $good{matched}");
+    is($good{ws}->read_packet(5),
+       '42' . NgxWs::WebSocket::nsp_prefix($good{nsp}) . qq(["seq",$seq]),
+       "$name: $good{got}");
+    ok($good{ws}->alive, "$name: $good{alive}") if defined $good{alive};
 }
 
 # ------------------------------------------------------------ many clients
-
-# A server frame (never masked) from the front of $$buf, removed from it:
-# {opcode, fin, payload}, or undef while incomplete.
-sub parse_server_frame {
-    my ($buf) = @_;
-    return undef if length $$buf < 2;
-    my ($b0, $b1) = unpack('CC', $$buf);
-    my $len = $b1 & 0x7F;
-    my $hlen = 2;
-    if ($len == 126) {
-        return undef if length $$buf < 4;
-        $len = unpack('n', substr($$buf, 2, 2));
-        $hlen = 4;
-    } elsif ($len == 127) {
-        return undef if length $$buf < 10;
-        $len = unpack('Q>', substr($$buf, 2, 8));
-        $hlen = 10;
-    }
-    $hlen += 4 if $b1 & 0x80;
-    return undef if length $$buf < $hlen + $len;
-    my $payload = substr($$buf, $hlen, $len);
-    $payload = NgxWs::WebSocket::mask_bytes($payload,
-                                            substr($$buf, $hlen - 4, 4))
-        if $b1 & 0x80;
-    substr($$buf, 0, $hlen + $len) = '';
-    return { opcode => $b0 & 0x0F, fin => ($b0 >> 7) & 1,
-             payload => $payload };
-}
 
 # Reads whatever the clients have for up to $timeout seconds, parsing
 # frames into $c->{frames}; $done->($c) says when a client has what the
@@ -182,7 +203,7 @@ sub collect {
             $c->{eof} = 1 unless $n;
             # (before its 101 is read, a client's bytes are HTTP)
             while (!$c->{in_http}
-                   && (my $f = parse_server_frame(\$c->{rbuf}))) {
+                   && (my $f = NgxWs::WebSocket::parse_frame(\$c->{rbuf}))) {
                 push @{$c->{frames}}, $f;
             }
             if ($c->{eof} || $done->($c)) {
@@ -232,7 +253,7 @@ sub upgrade_many {
                 $c->{head} = substr($c->{rbuf}, 0, $i);
                 substr($c->{rbuf}, 0, $i + 4) = '';
                 $c->{in_http} = 0;
-                while (my $f = parse_server_frame(\$c->{rbuf})) {
+                while (my $f = NgxWs::WebSocket::parse_frame(\$c->{rbuf})) {
                     push @{$c->{frames}}, $f;
                 }
             }

@@ -148,7 +148,9 @@ sub _expand {
 }
 
 # The template is the inside of http {} unless it has its own "http {"
-# (then it is the whole configuration).
+# (then it is the whole configuration).  Options for the configuration
+# around it: workers (worker_processes, 1), worker_connections (4096),
+# rlimit_nofile (worker_rlimit_nofile, not set by default).
 sub write_conf {
     my ($self, $template, %opts) = @_;
 
@@ -156,27 +158,31 @@ sub write_conf {
     my $workers = $opts{workers} // $self->{workers};
     $self->{workers} = $workers;
 
-    my $conf = $self->_expand($self->_conf_text($template, $workers,
-                                                'error.log'));
+    my $conf = $self->_expand($self->_conf_text($template, 'error.log',
+                                                %opts, workers => $workers));
     $self->write_file('nginx.conf', $conf);
     $self->{conf} = $conf;
     return $self;
 }
 
 sub _conf_text {
-    my ($self, $template, $workers, $log) = @_;
+    my ($self, $template, $log, %o) = @_;
 
     return $template if $template =~ /^\s*http\s*\{/m;
+    my $workers = $o{workers} // 1;
+    my $connections = $o{worker_connections} // 4096;
+    my $nofile = defined $o{rlimit_nofile}
+        ? "worker_rlimit_nofile $o{rlimit_nofile};\n" : '';
     return <<"EOF";
 load_module %%MODULE%%;
 daemon off;
 master_process on;
 worker_processes $workers;
-pid %%PREFIX%%/nginx.pid;
+${nofile}pid %%PREFIX%%/nginx.pid;
 error_log %%PREFIX%%/$log info;
 
 events {
-    worker_connections 4096;
+    worker_connections $connections;
 }
 
 http {
@@ -200,7 +206,7 @@ EOF
 sub conf_test {
     my ($self, $template) = @_;
     my $n = ++$self->{conf_tests};
-    my $conf = $self->_expand($self->_conf_text($template, 1,
+    my $conf = $self->_expand($self->_conf_text($template,
                                                 "conf-test-$n.log"));
     my $file = $self->write_file("conf-test-$n.conf", $conf);
     my %env = $self->{asan} ? $self->_asan_env : ();

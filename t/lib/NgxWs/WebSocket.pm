@@ -281,7 +281,7 @@ sub read_frame {
     $self->{timed_out} = 0;
 
     while (1) {
-        my $f = $self->_parse_frame;
+        my $f = parse_frame(\$self->{rbuf});
         return $f if $f;
         return undef if $self->{eof};
         unless ($self->_fill($end - time)) {
@@ -293,9 +293,11 @@ sub read_frame {
 
 sub timed_out { $_[0]{timed_out} }
 
-sub _parse_frame {
-    my ($self) = @_;
-    my $buf = \$self->{rbuf};
+# A frame from the front of the buffer $$buf, removed from it:
+# {opcode, fin, rsv, masked, payload}, or undef while it is incomplete.
+# (Also for the abuse tests' many raw clients, NgxWs::Abuse.)
+sub parse_frame {
+    my ($buf) = @_;
     return undef if length $$buf < 2;
 
     my ($b0, $b1) = unpack('CC', $$buf);
