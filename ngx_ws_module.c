@@ -22,6 +22,8 @@ static char *ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_hook_headers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler);
@@ -105,6 +107,20 @@ static ngx_command_t  ngx_ws_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, write_queue),
       &ngx_ws_size_positive },
+
+    { ngx_string("ws_hook_connect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, hook_connect),
+      NULL },
+
+    { ngx_string("ws_hook_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_ws_hook_headers,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("ws_push"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -228,6 +244,8 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->namespaces = NULL;
+     *     conf->hook_connect = { 0, NULL };
+     *     conf->ctx = NULL;
      */
 
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
@@ -236,6 +254,7 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->send_timeout = NGX_CONF_UNSET_MSEC;
     conf->max_payload = NGX_CONF_UNSET_SIZE;
     conf->write_queue = NGX_CONF_UNSET_SIZE;
+    conf->hook_headers = NGX_CONF_UNSET_PTR;
 
     /* not inherited: set only where ws_push or ws_health is */
     conf->json_errors = NGX_CONF_UNSET;
@@ -249,6 +268,8 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_ws_loc_conf_t *prev = parent;
     ngx_ws_loc_conf_t *conf = child;
+
+    ngx_str_t  *name;
 
     if (conf->namespaces == NULL) {
         conf->namespaces = prev->namespaces;
@@ -268,6 +289,69 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->json_errors == NGX_CONF_UNSET) {
         conf->json_errors = 0;
+    }
+
+    ngx_conf_merge_str_value(conf->hook_connect, prev->hook_connect, "");
+    ngx_conf_merge_ptr_value(conf->hook_headers, prev->hook_headers, NULL);
+
+    if (conf->hook_headers == NULL) {
+        conf->hook_headers = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+        if (conf->hook_headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(conf->hook_headers);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* the app's login session: what a connect hook usually checks */
+        ngx_str_set(name, "cookie");
+    }
+
+    if (conf->ctx == NULL) {
+        conf->ctx = prev->ctx;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_hook_headers name ...: kept from the handshake, names lower-cased */
+
+static char *
+ngx_ws_hook_headers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    if (wlcf->hook_headers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wlcf->hook_headers = ngx_array_create(cf->pool, cf->args->nelts,
+                                          sizeof(ngx_str_t));
+    if (wlcf->hook_headers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        name = ngx_array_push(wlcf->hook_headers);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->len = value[i].len;
+        name->data = ngx_pnalloc(cf->pool, value[i].len);
+        if (name->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_strlow(name->data, value[i].data, value[i].len);
     }
 
     return NGX_CONF_OK;
@@ -295,6 +379,11 @@ ngx_ws_size_check(ngx_conf_t *cf, void *post, void *data)
 static char *
 ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    /* the hooks' requests will run in this location's configuration */
+    wlcf->ctx = cf->ctx;
+
     return ngx_ws_set_handler(cf, ngx_ws_socketio_handler);
 }
 

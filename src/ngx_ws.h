@@ -27,6 +27,13 @@
 #define NGX_WS_READ_BUDGET     65536
 
 /*
+ * What a socket keeps for the application, its CONNECT payload and the
+ * data the hooks set: bounded, so that a client cannot make every socket
+ * hold ws_max_payload.
+ */
+#define NGX_WS_DATA_MAX        8192
+
+/*
  * What a queued entry costs besides its bytes: the entry and, for a reply
  * of its own (a pong), the message's header, in malloc's chunks.
  */
@@ -102,6 +109,10 @@ typedef struct {
     size_t                     max_payload;
     size_t                     write_queue;
     ngx_flag_t                 json_errors;    /* nginx's errors as JSON */
+
+    ngx_str_t                  hook_connect;
+    ngx_array_t               *hook_headers;   /* ngx_str_t, lowercase */
+    ngx_http_conf_ctx_t       *ctx;            /* hook requests run in it */
 } ngx_ws_loc_conf_t;
 
 
@@ -152,6 +163,9 @@ struct ngx_ws_session_s {
     unsigned                   started:1;
 
     u_char                     sid[NGX_WS_ID_LEN];
+
+    u_char                    *hook_info;      /* handshake headers and
+                                                  address, for the hooks */
 };
 
 
@@ -163,11 +177,14 @@ struct ngx_ws_socket_s {
     ngx_ws_nsp_t              *nsp;
     ngx_ws_socket_t           *next;           /* session->sockets */
     ngx_ws_member_t           *rooms;
-    u_char                    *auth;           /* CONNECT payload, kept for
-                                                  the application hooks */
-    uint32_t                   auth_len;
+    u_char                    *data;           /* the CONNECT payload until
+                                                  the connect hook, then the
+                                                  socket data the app sets */
+    uint32_t                   data_len;
     uint32_t                   mark;           /* broadcast epoch */
     u_char                     id[NGX_WS_ID_LEN];
+    unsigned                   pending:1;      /* the connect hook runs */
+    unsigned                   data_is_auth:1;
 };
 
 
@@ -277,6 +294,7 @@ ngx_int_t ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
 void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code,
     const char *reason);
 void ngx_ws_session_close_all(void);
+ngx_ws_session_t *ngx_ws_session_find(u_char *sid);
 ngx_int_t ngx_ws_id_generate(u_char *id);
 
 /* ngx_ws_socket.c */
@@ -284,6 +302,10 @@ const char *ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,
     size_t len);
 const char *ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data,
     size_t len);
+const char *ngx_ws_socket_accept(ngx_ws_socket_t *sock);
+ngx_int_t ngx_ws_socket_refuse(ngx_ws_socket_t *sock, u_char *json,
+    size_t len);
+ngx_ws_socket_t *ngx_ws_socket_by_id(ngx_ws_session_t *s, u_char *id);
 void ngx_ws_socket_destroy(ngx_ws_socket_t *sock);
 void ngx_ws_socket_disconnect(ngx_ws_socket_t *sock);
 ngx_ws_nsp_t *ngx_ws_nsp_find(u_char *name, size_t len);
@@ -320,6 +342,10 @@ ngx_int_t ngx_ws_broker_init(ngx_cycle_t *cycle);
 void ngx_ws_broker_exit(void);
 ngx_int_t ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     ngx_uint_t *matched);
+
+/* ngx_ws_hook.c */
+ngx_int_t ngx_ws_hook_keep(ngx_http_request_t *r, ngx_ws_session_t *s);
+ngx_int_t ngx_ws_hook_connect(ngx_ws_socket_t *sock);
 
 /* ngx_ws_push.c */
 ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);

@@ -347,6 +347,10 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
     cln->data = s;
     ngx_http_set_ctx(r, cln, ngx_ws_module);
 
+    if (wlcf->hook_connect.len && ngx_ws_hook_keep(r, s) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* engine.io-client's forceBase64: binary goes out as "b<base64>" */
 
     if (ngx_http_arg(r, (u_char *) "b64", 3, &value) == NGX_OK) {

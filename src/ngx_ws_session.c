@@ -660,6 +660,28 @@ ngx_ws_session_finalize(ngx_ws_session_t *s)
 }
 
 
+/* A session of this worker by id, or NULL: late answers find it so. */
+
+ngx_ws_session_t *
+ngx_ws_session_find(u_char *sid)
+{
+    ngx_str_t          str;
+    ngx_str_node_t    *node;
+
+    str.data = sid;
+    str.len = NGX_WS_ID_LEN;
+
+    node = ngx_str_rbtree_lookup(&ngx_ws_worker.sessions, &str,
+                                 ngx_crc32_short(sid, NGX_WS_ID_LEN));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    return (ngx_ws_session_t *) ((u_char *) node
+                                 - offsetof(ngx_ws_session_t, node));
+}
+
+
 /* Frees the session alone: also for one whose 101 never went out. */
 
 void
@@ -680,6 +702,10 @@ ngx_ws_session_free(ngx_ws_session_t *s)
 
     if (s->rbuf) {
         ngx_free(s->rbuf);
+    }
+
+    if (s->hook_info) {
+        ngx_free(s->hook_info);
     }
 
     if (s->started) {

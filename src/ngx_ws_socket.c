@@ -11,11 +11,6 @@
 #define NGX_WS_INVALID_NSP  "{\"message\":\"Invalid namespace\"}"
 #define NGX_WS_AUTH_TOO_BIG "{\"message\":\"Auth payload too large\"}"
 
-/*
- * The CONNECT payload stays with the socket for the application hooks;
- * bounded so that a client cannot make every socket hold ws_max_payload.
- */
-#define NGX_WS_AUTH_MAX     8192
 
 
 static ngx_ws_socket_t *ngx_ws_socket_find(ngx_ws_session_t *s,
@@ -51,6 +46,13 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
     }
 
     sock = ngx_ws_socket_find(s, pkt.nsp, pkt.nsp_len);
+
+    if (sock && sock->pending
+        && pkt.type != NGX_WS_SIO_CONNECT && pkt.type != NGX_WS_SIO_DISCONNECT)
+    {
+        /* the application has not let it in yet */
+        sock = NULL;
+    }
 
     switch (pkt.type) {
 
@@ -124,6 +126,23 @@ ngx_ws_socket_find(ngx_ws_session_t *s, u_char *nsp, size_t len)
 }
 
 
+/* A session's socket by id: what a late answer finds it by, if still there */
+
+ngx_ws_socket_t *
+ngx_ws_socket_by_id(ngx_ws_session_t *s, u_char *id)
+{
+    ngx_ws_socket_t  *sock;
+
+    for (sock = s->sockets; sock; sock = sock->next) {
+        if (ngx_memcmp(sock->id, id, NGX_WS_ID_LEN) == 0) {
+            return sock;
+        }
+    }
+
+    return NULL;
+}
+
+
 ngx_ws_nsp_t *
 ngx_ws_nsp_find(u_char *name, size_t len)
 {
@@ -179,11 +198,9 @@ ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name, size_t len)
 static const char *
 ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
 {
-    u_char           *p;
     ngx_int_t         rc;
     ngx_ws_nsp_t     *nsp;
     ngx_ws_socket_t  *sock;
-    u_char            reply[sizeof("{\"sid\":\"\"}") - 1 + NGX_WS_ID_LEN];
 
     nsp = ngx_ws_nsp_served(s, pkt->nsp, pkt->nsp_len);
 
@@ -195,10 +212,10 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
                                  pkt->nsp_len, (u_char *) NGX_WS_INVALID_NSP,
                                  sizeof(NGX_WS_INVALID_NSP) - 1);
-        goto done;
+        return (rc == NGX_OK) ? NULL : "out of memory";
     }
 
-    if (pkt->data_len > NGX_WS_AUTH_MAX) {
+    if (pkt->data_len > NGX_WS_DATA_MAX) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                        "ws connect: auth payload of %uz bytes refused",
                        pkt->data_len);
@@ -206,7 +223,7 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
                                  pkt->nsp_len, (u_char *) NGX_WS_AUTH_TOO_BIG,
                                  sizeof(NGX_WS_AUTH_TOO_BIG) - 1);
-        goto done;
+        return (rc == NGX_OK) ? NULL : "out of memory";
     }
 
     sock = ngx_calloc(sizeof(ngx_ws_socket_t), s->connection->log);
@@ -215,19 +232,21 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     }
 
     if (pkt->data_len) {
-        sock->auth = ngx_alloc(pkt->data_len, s->connection->log);
-        if (sock->auth == NULL) {
+        sock->data = ngx_alloc(pkt->data_len, s->connection->log);
+        if (sock->data == NULL) {
             ngx_free(sock);
             return "out of memory";
         }
 
-        ngx_memcpy(sock->auth, pkt->data, pkt->data_len);
-        sock->auth_len = (uint32_t) pkt->data_len;
+        ngx_memcpy(sock->data, pkt->data, pkt->data_len);
+        sock->data_len = (uint32_t) pkt->data_len;
     }
 
+    sock->data_is_auth = 1;
+
     if (ngx_ws_id_generate(sock->id) != NGX_OK) {
-        if (sock->auth) {
-            ngx_free(sock->auth);
+        if (sock->data) {
+            ngx_free(sock->data);
         }
 
         ngx_free(sock);
@@ -238,6 +257,37 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     sock->nsp = nsp;
     sock->next = s->sockets;
     s->sockets = sock;
+
+    if (s->conf->hook_connect.len == 0) {
+        return ngx_ws_socket_accept(sock);
+    }
+
+    /* the application says whether it may join; meanwhile it waits */
+
+    sock->pending = 1;
+
+    if (ngx_ws_hook_connect(sock) != NGX_OK) {
+        ngx_ws_session_close(s, NGX_WS_CLOSE_INTERNAL, "connect hook failed");
+    }
+
+    return NULL;
+}
+
+
+/* The socket joins its namespace, and the client is told. */
+
+const char *
+ngx_ws_socket_accept(ngx_ws_socket_t *sock)
+{
+    u_char            *p;
+    ngx_ws_nsp_t      *nsp;
+    ngx_ws_session_t  *s;
+    u_char             reply[sizeof("{\"sid\":\"\"}") - 1 + NGX_WS_ID_LEN];
+
+    s = sock->session;
+    nsp = sock->nsp;
+
+    sock->pending = 0;
 
     ngx_queue_insert_tail(&nsp->sockets, &sock->queue);
     nsp->nsockets++;
@@ -260,12 +310,35 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     *p++ = '"';
     *p++ = '}';
 
-    rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
-                             nsp->name.len, reply, p - reply);
+    if (ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
+                            nsp->name.len, reply, p - reply)
+        != NGX_OK)
+    {
+        return "out of memory";
+    }
 
-done:
+    return NULL;
+}
 
-    return (rc == NGX_OK) ? NULL : "out of memory";
+
+/* A CONNECT the application refused: CONNECT_ERROR with its payload. */
+
+ngx_int_t
+ngx_ws_socket_refuse(ngx_ws_socket_t *sock, u_char *json, size_t len)
+{
+    ngx_int_t          rc;
+    ngx_ws_session_t  *s;
+
+    s = sock->session;
+
+    rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR,
+                             sock->nsp->name.data, sock->nsp->name.len,
+                             json, len);
+
+    ngx_ws_socket_unlink(sock);
+    ngx_ws_socket_destroy(sock);
+
+    return rc;
 }
 
 
@@ -309,16 +382,18 @@ ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
 void
 ngx_ws_socket_destroy(ngx_ws_socket_t *sock)
 {
-    ngx_ws_room_leave_all(sock);
+    if (!sock->pending) {
+        ngx_ws_room_leave_all(sock);
 
-    ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
-    ngx_queue_remove(&sock->queue);
-    sock->nsp->nsockets--;
+        ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
+        ngx_queue_remove(&sock->queue);
+        sock->nsp->nsockets--;
 
-    ngx_ws_zone_count(sock->nsp, -1);
+        ngx_ws_zone_count(sock->nsp, -1);
+    }
 
-    if (sock->auth) {
-        ngx_free(sock->auth);
+    if (sock->data) {
+        ngx_free(sock->data);
     }
 
     ngx_free(sock);
