@@ -51,8 +51,7 @@ static const char *ngx_ws_op_names(ngx_ws_op_ctx_t *ctx, ngx_ws_op_key_e key,
 static const char *ngx_ws_op_string(ngx_ws_op_ctx_t *ctx, u_char *p,
     u_char *end, ngx_ws_bytes_t *s);
 static const char *ngx_ws_op_emit(ngx_ws_op_ctx_t *ctx);
-static const char *ngx_ws_op_encode(ngx_ws_op_ctx_t *ctx, u_char *event,
-    size_t event_len, u_char *args);
+
 static ngx_ws_json_type_e ngx_ws_op_json_type(u_char *p);
 static u_char *ngx_ws_op_write_list(u_char *p, ngx_ws_bytes_t *s, size_t n);
 static int ngx_ws_op_read_list(u_char **pp, u_char *end, ngx_ws_bytes_t **s,
@@ -428,7 +427,9 @@ ngx_ws_op_emit(ngx_ws_op_ctx_t *ctx)
         return "\\\"data\\\" must be an array of arguments";
     }
 
-    return ngx_ws_op_encode(ctx, event, event_end - event, args);
+    return ngx_ws_op_packet(ctx->op, event, event_end - event, args,
+                            ctx->val_end[NGX_WS_KEY_DATA], -1, ctx->alloc,
+                            ctx->data);
 }
 
 
@@ -438,20 +439,18 @@ ngx_ws_op_emit(ngx_ws_op_ctx_t *ctx)
  * into attachments.  Two passes: one measures, one writes.
  */
 
-static const char *
-ngx_ws_op_encode(ngx_ws_op_ctx_t *ctx, u_char *event, size_t event_len,
-    u_char *args)
+const char *
+ngx_ws_op_packet(ngx_ws_op_t *op, u_char *event, size_t event_len,
+    u_char *args, u_char *end, int64_t ack_id, ngx_ws_op_alloc_pt alloc,
+    void *data)
 {
-    u_char          *pos, *end, *elt, *elt_end, *out, *bin;
+    u_char          *pos, *elt, *elt_end, *out, *bin;
     size_t           len, json_len, bin_len, total_bin, k;
-    unsigned         type, nbins, total;
-    ngx_ws_op_t     *op;
+    unsigned         type, nbins, total, first;
     ngx_ws_bytes_t  *nsp;
     size_t           lens[NGX_WS_SIO_MAX_ATTACHMENTS];
 
-    op = ctx->op;
     nsp = &op->nsp;
-    end = ctx->val_end[NGX_WS_KEY_DATA];
 
     len = 2 + event_len;
     total = 0;
@@ -477,13 +476,18 @@ ngx_ws_op_encode(ngx_ws_op_ctx_t *ctx, u_char *event, size_t event_len,
         total_bin += bin_len;
     }
 
-    type = total ? NGX_WS_SIO_BINARY_EVENT : NGX_WS_SIO_EVENT;
+    if (ack_id >= 0) {
+        type = total ? NGX_WS_SIO_BINARY_ACK : NGX_WS_SIO_ACK;
 
-    len += ngx_ws_sio_header_len(type, nsp->len, total, -1);
+    } else {
+        type = total ? NGX_WS_SIO_BINARY_EVENT : NGX_WS_SIO_EVENT;
+    }
 
-    out = ctx->alloc(ctx->data, len);
-    bin = ctx->alloc(ctx->data, total_bin + 1);
-    op->bins = ctx->alloc(ctx->data, (total + 1) * sizeof(ngx_ws_bytes_t));
+    len += ngx_ws_sio_header_len(type, nsp->len, total, ack_id);
+
+    out = alloc(data, len);
+    bin = alloc(data, total_bin + 1);
+    op->bins = alloc(data, (total + 1) * sizeof(ngx_ws_bytes_t));
 
     if (out == NULL || bin == NULL || op->bins == NULL) {
         return ngx_ws_op_nomem;
@@ -491,18 +495,27 @@ ngx_ws_op_encode(ngx_ws_op_ctx_t *ctx, u_char *event, size_t event_len,
 
     op->packet.data = out;
 
-    out = ngx_ws_sio_header_write(out, type, nsp->data, nsp->len, total, -1);
+    out = ngx_ws_sio_header_write(out, type, nsp->data, nsp->len, total,
+                                  ack_id);
     *out++ = '[';
-    memcpy(out, event, event_len);
-    out += event_len;
+
+    if (event) {
+        memcpy(out, event, event_len);
+        out += event_len;
+    }
 
     total = 0;
+    first = (event == NULL);
 
     for (pos = args ? args + 1 : NULL;
          pos && (pos = ngx_ws_json_array_next(pos, end, &elt, &elt_end));
          /* void */)
     {
-        *out++ = ',';
+        if (!first) {
+            *out++ = ',';
+        }
+
+        first = 0;
 
         (void) ngx_ws_json_binary_measure(elt, elt_end - elt, &json_len,
                                           &nbins, &bin_len);

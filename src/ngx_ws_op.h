@@ -75,6 +75,16 @@ const char *ngx_ws_op_parse(u_char *p, u_char *end, ngx_ws_bytes_t *nsp,
 
 
 /*
+ * Encodes op->packet and op->bins for op->nsp: an EVENT [event, args...]
+ * (ack_id -1; event is the name's JSON token, as written), or an ACK with
+ * ack_id [args...] (event NULL); BINARY_ when args hold {"$binary":...}.
+ * args..end is a JSON array (args NULL: none).  Returns NULL or a reason.
+ */
+const char *ngx_ws_op_packet(ngx_ws_op_t *op, u_char *event,
+    size_t event_len, u_char *args, u_char *end, int64_t ack_id,
+    ngx_ws_op_alloc_pt alloc, void *data);
+
+/*
  * The record as bytes, for the log the workers share: a header of counts
  * and lengths, then every string.  Same host, so host byte order.
  * ngx_ws_op_read() checks every length against len and points the

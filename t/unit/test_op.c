@@ -310,6 +310,42 @@ test_default_nsp(void)
 }
 
 
+/* An ACK for the hooks' answers: no event name, the client's ack id. */
+
+static void
+test_ack_packet(void)
+{
+    u_char       args[] = "[1,{\"$binary\":\"AQI=\"}]";
+    u_char       none[] = "[]";
+    ngx_ws_op_t  op;
+
+    memset(&op, 0, sizeof(ngx_ws_op_t));
+    op.nsp.data = (u_char *) "/chat";
+    op.nsp.len = 5;
+
+    UNIT_CHECK(ngx_ws_op_packet(&op, NULL, 0, args, args + sizeof(args) - 1,
+                                12, arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(op.packet.data, op.packet.len,
+             "61-/chat,12[1,{\"_placeholder\":true,\"num\":0}]");
+    UNIT_EQ(op.nbins, 1);
+    UNIT_MEM(op.bins[0].data, op.bins[0].len, "\x01\x02");
+
+    op.nsp.data = (u_char *) "/";
+    op.nsp.len = 1;
+
+    UNIT_CHECK(ngx_ws_op_packet(&op, NULL, 0, none, none + 2, 0, arena_alloc,
+                                NULL)
+               == NULL);
+    UNIT_MEM(op.packet.data, op.packet.len, "30[]");
+
+    UNIT_CHECK(ngx_ws_op_packet(&op, NULL, 0, NULL, NULL, 7, arena_alloc,
+                                NULL)
+               == NULL);
+    UNIT_MEM(op.packet.data, op.packet.len, "37[]");
+}
+
+
 /* The record as bytes reads back the same; damaged bytes are refused. */
 
 static void
@@ -403,6 +439,7 @@ main(void)
     test_rooms_ops();
     test_invalid();
     test_default_nsp();
+    test_ack_packet();
     test_bytes();
     test_nomem();
 
