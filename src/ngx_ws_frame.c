@@ -175,6 +175,11 @@ ngx_ws_parser_execute(ngx_ws_parser_t *p, u_char *buf, size_t len,
 
         rc = ngx_ws_parser_frame(p, opcode, fin, payload, (size_t) plen,
                                  max_payload, ops, data);
+
+        if (rc == NGX_WS_PARSE_PAUSED) {
+            return pos - buf;
+        }
+
         if (rc != 0) {
             return rc;
         }
@@ -255,7 +260,9 @@ ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode, unsigned fin,
         p->frag_len = 0;
         p->utf8 = NGX_WS_UTF8_ACCEPT;
 
-        if (ops->message(data, opcode, msg, len) != 0) {
+        rc = ops->message(data, opcode, msg, len);
+
+        if (rc == 1) {
             return NGX_WS_PARSE_STOPPED;
         }
 
@@ -267,14 +274,16 @@ ngx_ws_parser_frame(ngx_ws_parser_t *p, unsigned opcode, unsigned fin,
             p->frag_cap = 0;
         }
 
-        return 0;
+        return rc ? NGX_WS_PARSE_PAUSED : 0;
     }
 
-    if (ops->message(data, opcode, payload, len) != 0) {
+    rc = ops->message(data, opcode, payload, len);
+
+    if (rc == 1) {
         return NGX_WS_PARSE_STOPPED;
     }
 
-    return 0;
+    return rc ? NGX_WS_PARSE_PAUSED : 0;
 }
 
 

@@ -39,6 +39,7 @@
 #define NGX_WS_CLOSE_INTERNAL        1011
 
 #define NGX_WS_PARSE_STOPPED  (-1)   /* the message handler asked to stop */
+#define NGX_WS_PARSE_PAUSED   (-2)   /* ... to pause after this message */
 
 #define NGX_WS_UTF8_ACCEPT  0
 #define NGX_WS_UTF8_REJECT  1
@@ -48,7 +49,10 @@
 
 
 typedef struct {
-    /* a non-zero return stops the parser: NGX_WS_PARSE_STOPPED */
+    /*
+     * 0 goes on; 1 stops the parser: NGX_WS_PARSE_STOPPED; 2 pauses it
+     * after this message: execute() returns what it consumed so far
+     */
     int    (*message)(void *data, unsigned opcode, u_char *payload,
                       size_t len);
     /* NULL on failure */

@@ -29,6 +29,7 @@ typedef struct {
     rec_msg_t  msgs[MAX_MSGS];
     unsigned   n;
     unsigned   stop_at;   /* return 1 from the n-th message (1-based) */
+    unsigned   pause_at;  /* return 2 from the n-th message */
     long       live;      /* allocations not freed */
     long       allocs;
     int        fail_alloc;
@@ -59,6 +60,10 @@ rec_message(void *data, unsigned opcode, u_char *payload, size_t len)
     }
 
     m->in_buf = payload >= r->buf && payload <= r->buf + r->buf_len;
+
+    if (r->pause_at && r->n == r->pause_at) {
+        return 2;
+    }
 
     return r->stop_at && r->n == r->stop_at;
 }
@@ -353,6 +358,59 @@ test_several_frames(void)
 
     UNIT_EQ(r.allocs, 0);     /* nothing fragmented, nothing allocated */
 
+    rec_clear(&r);
+}
+
+
+/* A paused parser returns what it consumed; the rest parses later. */
+
+static void
+test_pause(void)
+{
+    u_char           buf[256];
+    size_t           n, first, need;
+    ssize_t          rc;
+    rec_t            r;
+    ngx_ws_parser_t  p;
+
+    memset(&r, 0, sizeof(rec_t));
+    memset(&p, 0, sizeof(ngx_ws_parser_t));
+
+    first = mkframe(buf, 0x81, "one");
+    n = first + mkframe(buf + first, 0x81, "two");
+    n += mkframe(buf + n, 0x81, "three");
+
+    r.pause_at = 1;
+    rc = run(&r, &p, buf, n, 1000, &need);
+    UNIT_EQ(rc, (ssize_t) first);
+    UNIT_EQ(r.n, 1);
+    UNIT_EQ(need, 0);
+
+    r.pause_at = 0;
+    rc = run(&r, &p, buf + first, n - first, 1000, &need);
+    UNIT_EQ(rc, (ssize_t) (n - first));
+    UNIT_EQ(r.n, 3);
+    UNIT_MEM(r.msgs[2].data, r.msgs[2].len, "three");
+
+    /* after a fragmented message too, and its buffer is let go */
+
+    memset(&p, 0, sizeof(ngx_ws_parser_t));
+    rec_clear(&r);
+    memset(&r, 0, sizeof(rec_t));
+
+    n = mkframe(buf, 0x01, "fr");
+    n += mkframe(buf + n, 0x80, "ag");
+    first = n;
+    n += mkframe(buf + n, 0x81, "next");
+
+    r.pause_at = 1;
+    rc = run(&r, &p, buf, n, 1000, &need);
+    UNIT_EQ(rc, (ssize_t) first);
+    UNIT_MEM(r.msgs[0].data, r.msgs[0].len, "frag");
+    UNIT_CHECK(p.frag == NULL);
+    UNIT_EQ(r.live, 0);
+
+    ngx_ws_parser_reset(&p, &rec_ops, &r);
     rec_clear(&r);
 }
 
@@ -1081,6 +1139,7 @@ main(void)
     test_lengths();
     test_several_frames();
     test_fragments();
+    test_pause();
     test_fragments_big();
     test_utf8_fragments();
     test_errors();
