@@ -24,6 +24,9 @@ static char *ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_ws_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_hook_headers(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_hook_queue(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler);
@@ -36,6 +39,10 @@ static void ngx_ws_exit_process(ngx_cycle_t *cycle);
 /* a zero time or size would close every client: refused by nginx -t */
 static ngx_conf_post_t  ngx_ws_msec_positive = { ngx_ws_msec_check };
 static ngx_conf_post_t  ngx_ws_size_positive = { ngx_ws_size_check };
+
+static ngx_conf_num_bounds_t  ngx_ws_num_positive = {
+    ngx_conf_check_num_bounds, 1, -1
+};
 
 /* the log must hold the largest push, the registry every id */
 static ngx_conf_num_bounds_t  ngx_ws_zone_min = {
@@ -113,6 +120,41 @@ static ngx_command_t  ngx_ws_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_loc_conf_t, hook_connect),
+      NULL },
+
+    { ngx_string("ws_hook_event"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, hook_event),
+      NULL },
+
+    { ngx_string("ws_hook_disconnect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, hook_disconnect),
+      NULL },
+
+    { ngx_string("ws_hook_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_ws_hook_queue,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_hook_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, hook_concurrency),
+      &ngx_ws_num_positive },
+
+    { ngx_string("ws_relay"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_ws_relay,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("ws_hook_headers"),
@@ -255,6 +297,10 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->max_payload = NGX_CONF_UNSET_SIZE;
     conf->write_queue = NGX_CONF_UNSET_SIZE;
     conf->hook_headers = NGX_CONF_UNSET_PTR;
+    conf->hook_queue = NGX_CONF_UNSET_UINT;
+    conf->hook_queue_size = NGX_CONF_UNSET_SIZE;
+    conf->hook_concurrency = NGX_CONF_UNSET_UINT;
+    conf->relays = NGX_CONF_UNSET_PTR;
 
     /* not inherited: set only where ws_push or ws_health is */
     conf->json_errors = NGX_CONF_UNSET;
@@ -292,6 +338,15 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_str_value(conf->hook_connect, prev->hook_connect, "");
+    ngx_conf_merge_str_value(conf->hook_event, prev->hook_event, "");
+    ngx_conf_merge_str_value(conf->hook_disconnect, prev->hook_disconnect,
+                             "");
+    ngx_conf_merge_uint_value(conf->hook_queue, prev->hook_queue, 16);
+    ngx_conf_merge_size_value(conf->hook_queue_size, prev->hook_queue_size,
+                              64 * 1024);
+    ngx_conf_merge_uint_value(conf->hook_concurrency, prev->hook_concurrency,
+                              256);
+    ngx_conf_merge_ptr_value(conf->relays, prev->relays, NULL);
     ngx_conf_merge_ptr_value(conf->hook_headers, prev->hook_headers, NULL);
 
     if (conf->hook_headers == NULL) {
@@ -311,6 +366,89 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->ctx == NULL) {
         conf->ctx = prev->ctx;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_hook_queue count size: events a socket's queue holds, at most */
+
+static char *
+ngx_ws_hook_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    ngx_str_t  *value;
+    ngx_int_t   n;
+    ssize_t     size;
+
+    if (wlcf->hook_queue != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    size = ngx_parse_size(&value[2]);
+
+    if (n <= 0 || size <= 0) {
+        return "takes a count and a size, both greater than 0";
+    }
+
+    wlcf->hook_queue = n;
+    wlcf->hook_queue_size = size;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_relay event [room=N] */
+
+static char *
+ngx_ws_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_loc_conf_t *wlcf = conf;
+
+    ngx_str_t       *value;
+    ngx_ws_relay_t  *relay;
+
+    if (wlcf->relays == NGX_CONF_UNSET_PTR) {
+        wlcf->relays = ngx_array_create(cf->pool, 2, sizeof(ngx_ws_relay_t));
+        if (wlcf->relays == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    relay = ngx_array_push(wlcf->relays);
+    if (relay == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    /* compared as a C string with the event's JSON token */
+
+    relay->event.len = value[1].len;
+    relay->event.data = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (relay->event.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(relay->event.data, value[1].data, value[1].len + 1);
+
+    relay->room = -1;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len < 6 || ngx_strncmp(value[2].data, "room=", 5) != 0) {
+            return "takes an event and an optional room=N";
+        }
+
+        relay->room = ngx_atoi(value[2].data + 5, value[2].len - 5);
+
+        if (relay->room == NGX_ERROR) {
+            return "takes room=N with N a number";
+        }
     }
 
     return NGX_CONF_OK;
@@ -518,6 +656,7 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
 
     ngx_rbtree_init(&ngx_ws_worker.sessions, &ngx_ws_worker.sentinel,
                     ngx_str_rbtree_insert_value);
+    ngx_queue_init(&ngx_ws_worker.calls_wait);
 
     ngx_ws_worker.start = ngx_time();
 

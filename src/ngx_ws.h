@@ -51,6 +51,9 @@ typedef struct ngx_ws_room_s     ngx_ws_room_t;
 typedef struct ngx_ws_member_s   ngx_ws_member_t;
 typedef struct ngx_ws_msg_s      ngx_ws_msg_t;
 typedef struct ngx_ws_out_s      ngx_ws_out_t;
+typedef struct ngx_ws_hooks_s    ngx_ws_hooks_t;
+typedef struct ngx_ws_hook_item_s  ngx_ws_hook_item_t;
+typedef struct ngx_ws_call_s     ngx_ws_call_t;
 
 
 typedef struct {
@@ -111,9 +114,66 @@ typedef struct {
     ngx_flag_t                 json_errors;    /* nginx's errors as JSON */
 
     ngx_str_t                  hook_connect;
+    ngx_str_t                  hook_event;
+    ngx_str_t                  hook_disconnect;
     ngx_array_t               *hook_headers;   /* ngx_str_t, lowercase */
+    ngx_uint_t                 hook_queue;     /* events a socket queues */
+    size_t                     hook_queue_size;
+    ngx_uint_t                 hook_concurrency;
+    ngx_array_t               *relays;         /* ngx_ws_relay_t */
     ngx_http_conf_ctx_t       *ctx;            /* hook requests run in it */
 } ngx_ws_loc_conf_t;
+
+
+/* ws_relay: an event re-emitted by nginx, with no hook */
+typedef struct {
+    ngx_str_t                  event;
+    ngx_int_t                  room;           /* argument N, or -1 */
+} ngx_ws_relay_t;
+
+
+/* body is NULL when the call failed */
+typedef void (*ngx_ws_call_pt)(ngx_ws_call_t *call, u_char *body,
+    size_t len);
+
+
+/* An HTTP call to the application, in a pool of its own. */
+struct ngx_ws_call_s {
+    ngx_pool_t                *pool;
+    ngx_connection_t          *connection;     /* the call's own */
+    ngx_ws_call_pt             handler;
+    void                      *data;
+    ngx_str_t                  uri;
+    const char                *name;
+    ngx_uint_t                 answered;
+};
+
+
+/*
+ * A session's calls to the application, one at a time and in order.  It
+ * outlives its session while calls are queued or in flight (the
+ * disconnect hook comes after the events).
+ */
+struct ngx_ws_hooks_s {
+    ngx_ws_session_t          *session;        /* NULL once it is gone */
+    ngx_ws_loc_conf_t         *conf;
+    ngx_ws_hook_item_t        *head;
+    ngx_ws_hook_item_t       **tail;
+    ngx_uint_t                 events;         /* queued, not sent */
+    size_t                     bytes;
+    ngx_queue_t                wait;           /* for a call slot */
+    ngx_event_t                next;           /* sends the next call */
+    ngx_listening_t           *listening;
+    socklen_t                  socklen;
+    socklen_t                  local_socklen;
+    ngx_sockaddr_t             sockaddr;
+    ngx_sockaddr_t             local_sockaddr;
+    unsigned                   busy:1;
+    unsigned                   waiting:1;
+    u_char                     sid[NGX_WS_ID_LEN];
+    u_char                     info[1];        /* address\0name\0value\0
+                                                  ...\0 */
+};
 
 
 /*
@@ -161,11 +221,11 @@ struct ngx_ws_session_s {
     unsigned                   error:1;
     unsigned                   b64:1;
     unsigned                   started:1;
+    unsigned                   throttled:1;    /* the hook queue is full */
 
     u_char                     sid[NGX_WS_ID_LEN];
 
-    u_char                    *hook_info;      /* handshake headers and
-                                                  address, for the hooks */
+    ngx_ws_hooks_t            *hooks;          /* NULL: no hooks */
 };
 
 
@@ -263,6 +323,9 @@ typedef struct {
     u_char                    *copy;
     size_t                     copy_size;
     ngx_uint_t                 registry_full;
+
+    ngx_uint_t                 calls;          /* hook calls in flight */
+    ngx_queue_t                calls_wait;     /* ngx_ws_hooks_t waiting */
 } ngx_ws_worker_t;
 
 
@@ -306,7 +369,7 @@ const char *ngx_ws_socket_accept(ngx_ws_socket_t *sock);
 ngx_int_t ngx_ws_socket_refuse(ngx_ws_socket_t *sock, u_char *json,
     size_t len);
 ngx_ws_socket_t *ngx_ws_socket_by_id(ngx_ws_session_t *s, u_char *id);
-void ngx_ws_socket_destroy(ngx_ws_socket_t *sock);
+void ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason);
 void ngx_ws_socket_disconnect(ngx_ws_socket_t *sock);
 ngx_ws_nsp_t *ngx_ws_nsp_find(u_char *name, size_t len);
 
@@ -343,9 +406,20 @@ void ngx_ws_broker_exit(void);
 ngx_int_t ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     ngx_uint_t *matched);
 
+/* ngx_ws_call.c */
+ngx_ws_call_t *ngx_ws_call_create(ngx_str_t *uri, const char *name);
+ngx_int_t ngx_ws_call_start(ngx_ws_call_t *call, ngx_ws_hooks_t *hooks,
+    u_char *body, size_t len);
+u_char *ngx_ws_json_member(u_char *p, u_char *end, const char *key,
+    u_char **val_end);
+
 /* ngx_ws_hook.c */
 ngx_int_t ngx_ws_hook_keep(ngx_http_request_t *r, ngx_ws_session_t *s);
+void ngx_ws_hook_release(ngx_ws_session_t *s);
 ngx_int_t ngx_ws_hook_connect(ngx_ws_socket_t *sock);
+ngx_int_t ngx_ws_hook_event(ngx_ws_socket_t *sock, u_char *payload,
+    size_t len, int64_t ack_id);
+void ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason);
 
 /* ngx_ws_push.c */
 ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);

@@ -347,7 +347,10 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
     cln->data = s;
     ngx_http_set_ctx(r, cln, ngx_ws_module);
 
-    if (wlcf->hook_connect.len && ngx_ws_hook_keep(r, s) != NGX_OK) {
+    if ((wlcf->hook_connect.len || wlcf->hook_event.len
+         || wlcf->hook_disconnect.len)
+        && ngx_ws_hook_keep(r, s) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

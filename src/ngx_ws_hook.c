@@ -9,69 +9,80 @@
 
 
 /*
- * The application hooks: nginx asks the application, over HTTP, whether a
- * socket may connect (and, next, what to do with client events).  A hook
- * is a POST subrequest to an ordinary location of the server (usually
- * internal, with proxy_pass to the app), so upstreams, keepalive, TLS and
- * timeouts are nginx's own.  A WebSocket connection has no request after
- * the hand-off: each call gets a request of its own, on a connection of
- * its own that has no socket, in a pool of its own that is freed when the
- * call ends.  The answer finds its session and socket again by their ids:
- * either may be gone by then.
+ * The application hooks: nginx asks the application, over HTTP
+ * (ngx_ws_call.c), whether a socket may connect, hands it the client's
+ * events and tells it of disconnects.  A session's calls go one at a
+ * time, in the order of what the client sent: an event's ack and pushes
+ * are applied before the next event is sent; the disconnect hook comes
+ * after the socket's events.  Events wait in the session's queue, bounded
+ * by ws_hook_queue: when it is full nginx stops reading from the client.
+ * ws_hook_concurrency bounds the calls in flight in the worker.  Every
+ * answer finds its session and socket again by id: either may be gone.
  */
 
 
-typedef struct ngx_ws_hook_s  ngx_ws_hook_t;
-
-/* body is NULL when the call failed */
-typedef void (*ngx_ws_hook_pt)(ngx_ws_hook_t *h, ngx_ws_socket_t *sock,
-    u_char *body, size_t len);
+#define NGX_WS_HOOK_CONNECT     1
+#define NGX_WS_HOOK_EVENT       2
+#define NGX_WS_HOOK_DISCONNECT  3
 
 
-struct ngx_ws_hook_s {
-    ngx_pool_t                *pool;
-    ngx_connection_t          *connection;     /* the call's own */
-    ngx_ws_hook_pt             handler;
-    ngx_str_t                  uri;
-    const char                *name;
-    ngx_uint_t                 answered;
-    u_char                     sid[NGX_WS_ID_LEN];
+struct ngx_ws_hook_item_s {
+    ngx_ws_hook_item_t        *next;
+    ngx_uint_t                 type;
+    int64_t                    ack_id;
+    size_t                     len;
     u_char                     id[NGX_WS_ID_LEN];
+    u_char                     data[1];        /* EVENT: the packet's JSON
+                                                  array; DISCONNECT: the
+                                                  whole body */
 };
 
 
-static ngx_ws_hook_t *ngx_ws_hook_create(ngx_ws_socket_t *sock,
-    ngx_str_t *uri, const char *name, ngx_ws_hook_pt handler);
-static u_char *ngx_ws_hook_info_json(u_char *p, u_char *info);
-static size_t ngx_ws_hook_info_len(u_char *info);
-static ngx_int_t ngx_ws_hook_start(ngx_ws_hook_t *h, ngx_ws_session_t *s,
-    u_char *body, size_t len);
-static ngx_connection_t *ngx_ws_hook_connection(ngx_ws_hook_t *h,
-    ngx_connection_t *from);
-static ngx_http_request_t *ngx_ws_hook_request(ngx_ws_hook_t *h,
-    ngx_ws_session_t *s, u_char *body, size_t len);
-static ngx_int_t ngx_ws_hook_header(ngx_http_request_t *r, u_char *name,
-    size_t nlen, u_char *value, size_t vlen);
-static ngx_int_t ngx_ws_hook_done(ngx_http_request_t *sr, void *data,
-    ngx_int_t rc);
-static void ngx_ws_hook_finalize(ngx_http_request_t *r);
-static void ngx_ws_hook_close(ngx_connection_t *c);
-static void ngx_ws_hook_connect_done(ngx_ws_hook_t *h, ngx_ws_socket_t *sock,
-    u_char *body, size_t len);
+/* what a call remembers of its queue */
+typedef struct {
+    ngx_ws_hooks_t            *hooks;
+    ngx_ws_hook_item_t        *item;
+} ngx_ws_hook_ctx_t;
+
+
+static ngx_ws_hook_item_t *ngx_ws_hook_item(ngx_ws_socket_t *sock,
+    ngx_uint_t type, size_t len);
+static void ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks,
+    ngx_ws_hook_item_t *item);
+static void ngx_ws_hook_next_handler(ngx_event_t *ev);
+static void ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks);
+static ngx_int_t ngx_ws_hook_send(ngx_ws_hooks_t *hooks,
+    ngx_ws_hook_item_t *item);
+static u_char *ngx_ws_hook_connect_body(ngx_ws_call_t *call,
+    ngx_ws_socket_t *sock, size_t *len);
+static u_char *ngx_ws_hook_event_body(ngx_ws_call_t *call,
+    ngx_ws_socket_t *sock, ngx_ws_hook_item_t *item, size_t *len);
+static void ngx_ws_hook_done(ngx_ws_call_t *call, u_char *body, size_t len);
+static void ngx_ws_hook_finish(ngx_ws_hooks_t *hooks);
+static void ngx_ws_hook_throttle(ngx_ws_hooks_t *hooks);
+static ngx_int_t ngx_ws_hook_connect_answer(ngx_ws_call_t *call,
+    ngx_ws_socket_t *sock, u_char *body, size_t len);
+static void ngx_ws_hook_event_answer(ngx_ws_call_t *call,
+    ngx_ws_socket_t *sock, int64_t ack_id, u_char *body, size_t len);
 static ngx_int_t ngx_ws_hook_refuse(ngx_ws_socket_t *sock, ngx_pool_t *pool,
     u_char *error, u_char *error_end);
 static ngx_int_t ngx_ws_hook_set_data(ngx_ws_socket_t *sock, u_char *data,
     u_char *end);
-static void ngx_ws_hook_push(ngx_ws_hook_t *h, ngx_ws_socket_t *sock,
+static void ngx_ws_hook_ack(ngx_ws_socket_t *sock, ngx_pool_t *pool,
+    int64_t ack_id, u_char *args, u_char *end);
+static void ngx_ws_hook_push(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
     u_char *push, u_char *end);
-static u_char *ngx_ws_hook_member(u_char *p, u_char *end, const char *key,
-    u_char **val_end);
+static u_char *ngx_ws_hook_common(u_char *p, const char *type,
+    ngx_ws_socket_t *sock);
+static size_t ngx_ws_hook_data_len(ngx_ws_socket_t *sock);
+static u_char *ngx_ws_hook_info_json(u_char *p, u_char *info);
+static size_t ngx_ws_hook_info_len(u_char *info);
 
 
 /*
  * At the hand-off, what the hooks will need of the handshake request,
- * which is freed then: the address (after realip) and the headers named
- * by ws_hook_headers, as "address\0name\0value\0...\0".
+ * which is freed then: the addresses, and the headers named by
+ * ws_hook_headers as "address\0name\0value\0...\0".
  */
 
 ngx_int_t
@@ -80,49 +91,53 @@ ngx_ws_hook_keep(ngx_http_request_t *r, ngx_ws_session_t *s)
     u_char             *p;
     size_t              len;
     ngx_str_t          *name;
-    ngx_uint_t          i, k;
+    ngx_uint_t          i, k, pass;
     ngx_list_part_t    *part;
     ngx_table_elt_t    *h;
+    ngx_connection_t   *c;
+    ngx_ws_hooks_t     *hooks;
     ngx_ws_loc_conf_t  *conf;
 
+    c = r->connection;
     conf = s->conf;
     name = conf->hook_headers->elts;
 
-    len = r->connection->addr_text.len + 2;
+    len = c->addr_text.len + 2;
+    hooks = NULL;
+    p = NULL;
 
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
+    /* the first pass measures, the second copies */
 
-        for (i = 0; i < part->nelts; i++) {
-            for (k = 0; k < conf->hook_headers->nelts; k++) {
-                if (h[i].key.len == name[k].len
-                    && ngx_strncasecmp(h[i].key.data, name[k].data,
-                                       name[k].len) == 0)
-                {
-                    len += name[k].len + h[i].value.len + 2;
-                }
+    for (pass = 0; pass < 2; pass++) {
+
+        if (pass == 1) {
+            hooks = ngx_calloc(offsetof(ngx_ws_hooks_t, info) + len, c->log);
+            if (hooks == NULL) {
+                return NGX_ERROR;
             }
+
+            p = ngx_cpymem(hooks->info, c->addr_text.data, c->addr_text.len);
+            *p++ = '\0';
         }
-    }
 
-    s->hook_info = ngx_alloc(len, r->connection->log);
-    if (s->hook_info == NULL) {
-        return NGX_ERROR;
-    }
+        for (part = &r->headers_in.headers.part; part; part = part->next) {
+            h = part->elts;
 
-    p = ngx_cpymem(s->hook_info, r->connection->addr_text.data,
-                   r->connection->addr_text.len);
-    *p++ = '\0';
+            for (i = 0; i < part->nelts; i++) {
+                for (k = 0; k < conf->hook_headers->nelts; k++) {
+                    if (h[i].key.len != name[k].len
+                        || ngx_strncasecmp(h[i].key.data, name[k].data,
+                                           name[k].len)
+                           != 0)
+                    {
+                        continue;
+                    }
 
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
+                    if (pass == 0) {
+                        len += name[k].len + h[i].value.len + 2;
+                        continue;
+                    }
 
-        for (i = 0; i < part->nelts; i++) {
-            for (k = 0; k < conf->hook_headers->nelts; k++) {
-                if (h[i].key.len == name[k].len
-                    && ngx_strncasecmp(h[i].key.data, name[k].data,
-                                       name[k].len) == 0)
-                {
                     p = ngx_cpymem(p, name[k].data, name[k].len);
                     *p++ = '\0';
                     p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
@@ -134,11 +149,342 @@ ngx_ws_hook_keep(ngx_http_request_t *r, ngx_ws_session_t *s)
 
     *p = '\0';
 
+    hooks->session = s;
+    hooks->conf = conf;
+    hooks->tail = &hooks->head;
+    ngx_memcpy(hooks->sid, s->sid, NGX_WS_ID_LEN);
+
+    hooks->listening = c->listening;
+    hooks->socklen = c->socklen;
+    ngx_memcpy(&hooks->sockaddr, c->sockaddr, c->socklen);
+    hooks->local_socklen = c->local_socklen;
+    ngx_memcpy(&hooks->local_sockaddr, c->local_sockaddr, c->local_socklen);
+
+    hooks->next.handler = ngx_ws_hook_next_handler;
+    hooks->next.data = hooks;
+    hooks->next.log = ngx_cycle->log;
+
+    s->hooks = hooks;
+
     return NGX_OK;
 }
 
 
-/* ------------------------------------------------------------ connect */
+/* The session is gone; its calls go on, and the queue goes when done. */
+
+void
+ngx_ws_hook_release(ngx_ws_session_t *s)
+{
+    ngx_ws_hooks_t  *hooks;
+
+    hooks = s->hooks;
+    hooks->session = NULL;
+    s->hooks = NULL;
+
+    ngx_ws_hook_finish(hooks);
+}
+
+
+ngx_int_t
+ngx_ws_hook_connect(ngx_ws_socket_t *sock)
+{
+    ngx_ws_hook_item_t  *item;
+
+    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_CONNECT, 0);
+    if (item == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_hook_enqueue(sock->session->hooks, item);
+
+    return NGX_OK;
+}
+
+
+/* A client's event for the app; the session is throttled when full. */
+
+ngx_int_t
+ngx_ws_hook_event(ngx_ws_socket_t *sock, u_char *payload, size_t len,
+    int64_t ack_id)
+{
+    ngx_ws_hooks_t      *hooks;
+    ngx_ws_hook_item_t  *item;
+
+    hooks = sock->session->hooks;
+
+    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_EVENT, len);
+    if (item == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(item->data, payload, len);
+    item->ack_id = ack_id;
+
+    hooks->events++;
+    hooks->bytes += len;
+
+    ngx_ws_hook_enqueue(hooks, item);
+    ngx_ws_hook_throttle(hooks);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"type":"disconnect","nsp":"/chat","sid":"...","data":...,
+ *  "rooms":[...],"reason":"..."}, made now: the socket is going.
+ */
+
+void
+ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_ws_member_t     *m;
+    ngx_ws_hook_item_t  *item;
+
+    if (sock->session->conf->hook_disconnect.len == 0) {
+        return;
+    }
+
+    len = sizeof("{\"type\":\"disconnect\",\"nsp\":\"\",\"sid\":\"\","
+                 "\"data\":,\"rooms\":[\"\"],\"reason\":\"\"}")
+          + sock->nsp->name.len + 2 * NGX_WS_ID_LEN
+          + ngx_ws_hook_data_len(sock) + ngx_strlen(reason);
+
+    for (m = sock->rooms; m; m = m->next) {
+        len += 1 + ngx_ws_json_string_len(m->room->node.str.data,
+                                          m->room->node.str.len);
+    }
+
+    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_DISCONNECT, len);
+    if (item == NULL) {
+        return;
+    }
+
+    p = ngx_ws_hook_common(item->data, "disconnect", sock);
+
+    /* socket.rooms: its own id, then the rooms it joined */
+
+    p = ngx_cpymem(p, ",\"rooms\":[\"", sizeof(",\"rooms\":[\"") - 1);
+    p = ngx_cpymem(p, sock->id, NGX_WS_ID_LEN);
+    *p++ = '"';
+
+    for (m = sock->rooms; m; m = m->next) {
+        *p++ = ',';
+        p = ngx_ws_json_string_write(p, m->room->node.str.data,
+                                     m->room->node.str.len);
+    }
+
+    p = ngx_sprintf(p, "],\"reason\":\"%s\"}", reason);
+
+    item->len = p - item->data;
+
+    ngx_ws_hook_enqueue(sock->session->hooks, item);
+}
+
+
+static ngx_ws_hook_item_t *
+ngx_ws_hook_item(ngx_ws_socket_t *sock, ngx_uint_t type, size_t len)
+{
+    ngx_ws_hook_item_t  *item;
+
+    item = ngx_alloc(offsetof(ngx_ws_hook_item_t, data) + len,
+                     ngx_cycle->log);
+    if (item == NULL) {
+        return NULL;
+    }
+
+    item->next = NULL;
+    item->type = type;
+    item->ack_id = -1;
+    item->len = len;
+    ngx_memcpy(item->id, sock->id, NGX_WS_ID_LEN);
+
+    return item;
+}
+
+
+static void
+ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
+{
+    *hooks->tail = item;
+    hooks->tail = &item->next;
+
+    ngx_ws_hook_dispatch(hooks);
+}
+
+
+static void
+ngx_ws_hook_next_handler(ngx_event_t *ev)
+{
+    ngx_ws_hook_dispatch(ev->data);
+}
+
+
+/*
+ * Sends the queue's first call unless one is in flight or the worker is
+ * at ws_hook_concurrency; then the queue waits its turn, in order.
+ */
+
+static void
+ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks)
+{
+    ngx_ws_hook_item_t  *item;
+
+    while (!hooks->busy && hooks->head) {
+
+        if (ngx_ws_worker.calls >= hooks->conf->hook_concurrency) {
+            if (!hooks->waiting) {
+                hooks->waiting = 1;
+                ngx_queue_insert_tail(&ngx_ws_worker.calls_wait,
+                                      &hooks->wait);
+            }
+
+            return;
+        }
+
+        item = hooks->head;
+        hooks->head = item->next;
+
+        if (hooks->head == NULL) {
+            hooks->tail = &hooks->head;
+        }
+
+        if (item->type == NGX_WS_HOOK_EVENT) {
+            hooks->events--;
+            hooks->bytes -= item->len;
+        }
+
+        if (ngx_ws_hook_send(hooks, item) == NGX_OK) {
+            /* the call may have ended already: hooks->busy tells */
+            continue;
+        }
+    }
+
+    ngx_ws_hook_throttle(hooks);
+    ngx_ws_hook_finish(hooks);
+}
+
+
+/* Makes and starts one call; the item is freed here, one way or another. */
+
+static ngx_int_t
+ngx_ws_hook_send(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
+{
+    u_char              *body;
+    size_t               len;
+    ngx_str_t           *uri;
+    ngx_uint_t           type;
+    const char          *name;
+    ngx_ws_call_t       *call;
+    ngx_ws_socket_t     *sock;
+    ngx_ws_hook_ctx_t   *ctx;
+    ngx_ws_loc_conf_t   *conf;
+    ngx_pool_cleanup_t  *cln;
+
+    conf = hooks->conf;
+    type = item->type;
+    sock = hooks->session ? ngx_ws_socket_by_id(hooks->session, item->id)
+                          : NULL;
+
+    switch (type) {
+
+    case NGX_WS_HOOK_CONNECT:
+        uri = &conf->hook_connect;
+        name = "connect";
+        break;
+
+    case NGX_WS_HOOK_EVENT:
+        uri = &conf->hook_event;
+        name = "event";
+        break;
+
+    default:
+        uri = &conf->hook_disconnect;
+        name = "disconnect";
+    }
+
+    /* what a socket that is gone sent goes nowhere; its disconnect does */
+
+    if (sock == NULL && type != NGX_WS_HOOK_DISCONNECT) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws hook: %s of a socket that is gone, dropped",
+                       name);
+        ngx_free(item);
+        return NGX_DECLINED;
+    }
+
+    call = ngx_ws_call_create(uri, name);
+    if (call == NULL) {
+        ngx_free(item);
+        goto failed;
+    }
+
+    /* the item lives as long as the call's pool now */
+
+    cln = ngx_pool_cleanup_add(call->pool, 0);
+    ctx = ngx_palloc(call->pool, sizeof(ngx_ws_hook_ctx_t));
+
+    if (cln == NULL || ctx == NULL) {
+        ngx_free(item);
+        ngx_destroy_pool(call->pool);
+        goto failed;
+    }
+
+    cln->handler = ngx_free;
+    cln->data = item;
+
+    ctx->hooks = hooks;
+    ctx->item = item;
+
+    switch (type) {
+
+    case NGX_WS_HOOK_CONNECT:
+        body = ngx_ws_hook_connect_body(call, sock, &len);
+        break;
+
+    case NGX_WS_HOOK_EVENT:
+        body = ngx_ws_hook_event_body(call, sock, item, &len);
+        break;
+
+    default:
+        body = item->data;
+        len = item->len;
+    }
+
+    if (body == NULL) {
+        ngx_destroy_pool(call->pool);
+        goto failed;
+    }
+
+    call->handler = ngx_ws_hook_done;
+    call->data = ctx;
+
+    hooks->busy = 1;
+    ngx_ws_worker.calls++;
+
+    if (ngx_ws_call_start(call, hooks, body, len) != NGX_OK) {
+        /* the pool, and the item with it, are gone */
+        hooks->busy = 0;
+        ngx_ws_worker.calls--;
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "ws: the %s hook could not be called", name);
+
+    if (type == NGX_WS_HOOK_CONNECT && hooks->session) {
+        ngx_ws_session_close(hooks->session, NGX_WS_CLOSE_INTERNAL,
+                             "connect hook failed");
+    }
+
+    return NGX_ERROR;
+}
 
 
 /*
@@ -146,31 +492,22 @@ ngx_ws_hook_keep(ngx_http_request_t *r, ngx_ws_session_t *s)
  *  "headers":{"cookie":"..."},"address":"..."}
  */
 
-ngx_int_t
-ngx_ws_hook_connect(ngx_ws_socket_t *sock)
+static u_char *
+ngx_ws_hook_connect_body(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
+    size_t *len)
 {
-    u_char            *body, *p;
-    size_t             len;
-    ngx_ws_hook_t     *h;
-    ngx_ws_session_t  *s;
+    u_char          *body, *p;
+    ngx_ws_hooks_t  *hooks;
 
-    s = sock->session;
+    hooks = sock->session->hooks;
 
-    h = ngx_ws_hook_create(sock, &s->conf->hook_connect, "connect",
-                           ngx_ws_hook_connect_done);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = sizeof("{\"type\":\"connect\",\"nsp\":\"\",\"sid\":\"\","
-                 "\"auth\":{},}")
-          + sock->nsp->name.len + NGX_WS_ID_LEN + sock->data_len
-          + ngx_ws_hook_info_len(s->hook_info);
-
-    body = ngx_pnalloc(h->pool, len);
+    body = ngx_pnalloc(call->pool,
+                       sizeof("{\"type\":\"connect\",\"nsp\":\"\","
+                              "\"sid\":\"\",\"auth\":{},}")
+                       + sock->nsp->name.len + NGX_WS_ID_LEN
+                       + sock->data_len + ngx_ws_hook_info_len(hooks->info));
     if (body == NULL) {
-        ngx_destroy_pool(h->pool);
-        return NGX_ERROR;
+        return NULL;
     }
 
     /* namespace names and ids need no escaping; auth is valid JSON */
@@ -190,25 +527,225 @@ ngx_ws_hook_connect(ngx_ws_socket_t *sock)
     }
 
     *p++ = ',';
-    p = ngx_ws_hook_info_json(p, s->hook_info);
+    p = ngx_ws_hook_info_json(p, hooks->info);
     *p++ = '}';
 
-    return ngx_ws_hook_start(h, s, body, p - body);
+    *len = p - body;
+
+    return body;
 }
 
 
-static void
-ngx_ws_hook_connect_done(ngx_ws_hook_t *h, ngx_ws_socket_t *sock,
-    u_char *body, size_t len)
+/*
+ * {"type":"event","nsp":"/chat","sid":"...","data":...,"event":"message",
+ *  "args":[...],"ack":true}, from the packet's array as the client wrote
+ * it: its first element is the event, the others the arguments.
+ */
+
+static u_char *
+ngx_ws_hook_event_body(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
+    ngx_ws_hook_item_t *item, size_t *len)
 {
-    u_char            *end, *error, *error_end, *data, *data_end, *push,
-                      *push_end;
+    u_char  *body, *p, *pos, *end, *elt, *elt_end;
+
+    body = ngx_pnalloc(call->pool,
+                       sizeof("{\"type\":\"event\",\"nsp\":\"\",\"sid\":\"\","
+                              "\"data\":,\"event\":,\"args\":[],"
+                              "\"ack\":false}")
+                       + sock->nsp->name.len + NGX_WS_ID_LEN
+                       + ngx_ws_hook_data_len(sock) + item->len);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    p = ngx_ws_hook_common(body, "event", sock);
+
+    end = item->data + item->len;
+    pos = ngx_ws_json_skip_ws(item->data, end) + 1;
+
+    /* the packet was checked: an array whose first element is the event */
+
+    pos = ngx_ws_json_array_next(pos, end, &elt, &elt_end);
+
+    p = ngx_cpymem(p, ",\"event\":", sizeof(",\"event\":") - 1);
+    p = ngx_cpymem(p, elt, elt_end - elt);
+    p = ngx_cpymem(p, ",\"args\":[", sizeof(",\"args\":[") - 1);
+
+    while (pos && (pos = ngx_ws_json_array_next(pos, end, &elt, &elt_end))) {
+        if (p[-1] != '[') {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, elt, elt_end - elt);
+    }
+
+    p = ngx_sprintf(p, "],\"ack\":%s}", item->ack_id >= 0 ? "true" : "false");
+
+    *len = p - body;
+
+    return body;
+}
+
+
+/* "type", "nsp", "sid" and "data" */
+
+static u_char *
+ngx_ws_hook_common(u_char *p, const char *type, ngx_ws_socket_t *sock)
+{
+    p = ngx_sprintf(p, "{\"type\":\"%s\",\"nsp\":\"%V\",\"sid\":\"", type,
+                    &sock->nsp->name);
+    p = ngx_cpymem(p, sock->id, NGX_WS_ID_LEN);
+    p = ngx_cpymem(p, "\",\"data\":", sizeof("\",\"data\":") - 1);
+
+    if (sock->data_is_auth || sock->data_len == 0) {
+        return ngx_cpymem(p, "null", 4);
+    }
+
+    return ngx_cpymem(p, sock->data, sock->data_len);
+}
+
+
+static size_t
+ngx_ws_hook_data_len(ngx_ws_socket_t *sock)
+{
+    return (sock->data_is_auth || sock->data_len == 0) ? 4 : sock->data_len;
+}
+
+
+/* A call ended: its answer is applied, and the queue goes on. */
+
+static void
+ngx_ws_hook_done(ngx_ws_call_t *call, u_char *body, size_t len)
+{
+    ngx_ws_hook_ctx_t *ctx = call->data;
+
+    ngx_ws_hooks_t      *hooks;
+    ngx_ws_socket_t     *sock;
+    ngx_ws_hook_item_t  *item;
+
+    hooks = ctx->hooks;
+    item = ctx->item;
+
+    sock = hooks->session ? ngx_ws_socket_by_id(hooks->session, item->id)
+                          : NULL;
+
+    switch (item->type) {
+
+    case NGX_WS_HOOK_CONNECT:
+        if (sock && sock->pending
+            && ngx_ws_hook_connect_answer(call, sock, body, len) != NGX_OK)
+        {
+            /*
+             * Not a connect error, after which socket.io-client would give
+             * up: the connection closes, and the client comes back with
+             * its backoff.
+             */
+
+            ngx_ws_session_close(hooks->session, NGX_WS_CLOSE_INTERNAL,
+                                 "connect hook failed");
+        }
+
+        break;
+
+    case NGX_WS_HOOK_EVENT:
+        if (sock && body) {
+            ngx_ws_hook_event_answer(call, sock, item->ack_id, body, len);
+        }
+
+        break;
+
+    default:
+        /* best effort: the answer means nothing */
+        break;
+    }
+
+    hooks->busy = 0;
+    ngx_ws_worker.calls--;
+
+    /* the next call goes from the event loop, not from inside this one */
+
+    ngx_post_event(&hooks->next, &ngx_posted_events);
+
+    if (!ngx_queue_empty(&ngx_ws_worker.calls_wait)) {
+        ngx_queue_t     *q;
+        ngx_ws_hooks_t  *next;
+
+        q = ngx_queue_head(&ngx_ws_worker.calls_wait);
+        ngx_queue_remove(q);
+
+        next = ngx_queue_data(q, ngx_ws_hooks_t, wait);
+        next->waiting = 0;
+        ngx_post_event(&next->next, &ngx_posted_events);
+    }
+}
+
+
+/* A queue with nothing to do and no session to serve goes. */
+
+static void
+ngx_ws_hook_finish(ngx_ws_hooks_t *hooks)
+{
+    if (hooks->session || hooks->busy || hooks->head) {
+        return;
+    }
+
+    if (hooks->next.posted) {
+        ngx_delete_posted_event(&hooks->next);
+    }
+
+    if (hooks->waiting) {
+        ngx_queue_remove(&hooks->wait);
+    }
+
+    ngx_free(hooks);
+}
+
+
+/*
+ * A full queue stops the reading of the client (the parser pauses after
+ * the message that filled it); a queue with room again resumes it.
+ */
+
+static void
+ngx_ws_hook_throttle(ngx_ws_hooks_t *hooks)
+{
+    ngx_uint_t         full;
     ngx_ws_session_t  *s;
 
-    s = sock->session;
+    s = hooks->session;
+
+    if (s == NULL) {
+        return;
+    }
+
+    full = hooks->events >= hooks->conf->hook_queue
+           || hooks->bytes >= hooks->conf->hook_queue_size;
+
+    if (full && !s->throttled) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                       "ws hook: %ui events queued, %uz bytes: "
+                       "not reading the client", hooks->events,
+                       hooks->bytes);
+        s->throttled = 1;
+
+    } else if (!full && s->throttled) {
+        s->throttled = 0;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+    }
+}
+
+
+/* ------------------------------------------------------------ answers */
+
+
+static ngx_int_t
+ngx_ws_hook_connect_answer(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
+    u_char *body, size_t len)
+{
+    u_char  *end, *error, *error_end, *data, *data_end, *push, *push_end;
 
     if (body == NULL) {
-        goto failed;
+        return NGX_ERROR;
     }
 
     end = body + len;
@@ -216,47 +753,79 @@ ngx_ws_hook_connect_done(ngx_ws_hook_t *h, ngx_ws_socket_t *sock,
     if (!ngx_ws_json_valid(body, end)
         || *ngx_ws_json_skip_ws(body, end) != '{')
     {
-        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
                       "ws: the connect hook's answer is not a JSON object");
-        goto failed;
+        return NGX_ERROR;
     }
 
-    error = ngx_ws_hook_member(body, end, "error", &error_end);
+    error = ngx_ws_json_member(body, end, "error", &error_end);
 
     if (error) {
-        if (ngx_ws_hook_refuse(sock, h->pool, error, error_end) != NGX_OK) {
-            goto failed;
-        }
-
-        return;
+        return ngx_ws_hook_refuse(sock, call->pool, error, error_end);
     }
 
-    data = ngx_ws_hook_member(body, end, "data", &data_end);
+    data = ngx_ws_json_member(body, end, "data", &data_end);
 
     if (data && ngx_ws_hook_set_data(sock, data, data_end) != NGX_OK) {
-        goto failed;
+        return NGX_ERROR;
     }
 
     if (ngx_ws_socket_accept(sock) != NULL) {
-        goto failed;
+        return NGX_ERROR;
     }
 
-    push = ngx_ws_hook_member(body, end, "push", &push_end);
+    push = ngx_ws_json_member(body, end, "push", &push_end);
 
     if (push) {
-        ngx_ws_hook_push(h, sock, push, push_end);
+        ngx_ws_hook_push(call, sock, push, push_end);
     }
 
-    return;
+    return NGX_OK;
+}
 
-failed:
 
-    /*
-     * Not a connect error, after which socket.io-client would give up:
-     * the connection closes, and the client comes back with its backoff.
-     */
+/* {"ack":[...],"data":...,"push":[...]}, each optional */
 
-    ngx_ws_session_close(s, NGX_WS_CLOSE_INTERNAL, "connect hook failed");
+static void
+ngx_ws_hook_event_answer(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
+    int64_t ack_id, u_char *body, size_t len)
+{
+    u_char  *end, *ack, *ack_end, *data, *data_end, *push, *push_end;
+
+    end = body + len;
+
+    if (!ngx_ws_json_valid(body, end)
+        || *ngx_ws_json_skip_ws(body, end) != '{')
+    {
+        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+                      "ws: the event hook's answer is not a JSON object, "
+                      "the event is dropped");
+        return;
+    }
+
+    ack = ngx_ws_json_member(body, end, "ack", &ack_end);
+
+    if (ack && ack_id >= 0) {
+        if (*ack == '[') {
+            ngx_ws_hook_ack(sock, call->pool, ack_id, ack, ack_end);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+                          "ws: \"ack\" from the event hook is not an array");
+        }
+    }
+
+    data = ngx_ws_json_member(body, end, "data", &data_end);
+
+    if (data) {
+        (void) ngx_ws_hook_set_data(sock, data, data_end);
+    }
+
+    push = ngx_ws_json_member(body, end, "push", &push_end);
+
+    if (push) {
+        ngx_ws_hook_push(call, sock, push, push_end);
+    }
 }
 
 
@@ -272,13 +841,13 @@ ngx_ws_hook_refuse(ngx_ws_socket_t *sock, ngx_pool_t *pool, u_char *error,
         return NGX_ERROR;
     }
 
-    msg = ngx_ws_hook_member(error, error_end, "message", &msg_end);
+    msg = ngx_ws_json_member(error, error_end, "message", &msg_end);
 
     if (msg == NULL || *msg != '"') {
         return NGX_ERROR;
     }
 
-    data = ngx_ws_hook_member(error, error_end, "data", &data_end);
+    data = ngx_ws_json_member(error, error_end, "data", &data_end);
 
     json = ngx_pnalloc(pool, sizeof("{\"message\":,\"data\":}")
                              + (msg_end - msg)
@@ -341,6 +910,42 @@ ngx_ws_hook_set_data(ngx_ws_socket_t *sock, u_char *data, u_char *end)
 }
 
 
+/* The client's ack, with the app's arguments ($binary allowed). */
+
+static void
+ngx_ws_hook_ack(ngx_ws_socket_t *sock, ngx_pool_t *pool, int64_t ack_id,
+    u_char *args, u_char *end)
+{
+    ngx_ws_msg_t    *msg;
+    ngx_ws_op_t      op;
+    const char      *reason;
+    ngx_ws_event_t   ev;
+
+    ngx_memzero(&op, sizeof(ngx_ws_op_t));
+    op.nsp.data = sock->nsp->name.data;
+    op.nsp.len = sock->nsp->name.len;
+
+    reason = ngx_ws_op_packet(&op, NULL, 0, args, end, ack_id,
+                              ngx_ws_pool_alloc, pool);
+    if (reason) {
+        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+                      "ws: the event hook's ack is refused: %s", reason);
+        return;
+    }
+
+    ngx_memzero(&ev, sizeof(ngx_ws_event_t));
+    ev.op = &op;
+
+    msg = ngx_ws_event_msg(&ev, sock->session->b64);
+
+    if (msg) {
+        (void) ngx_ws_session_send(sock->session, msg);
+    }
+
+    ngx_ws_event_release(&ev);
+}
+
+
 /*
  * "push": operations as the push endpoint takes them, the socket's
  * namespace by default, applied in order; a malformed one is logged and
@@ -348,7 +953,7 @@ ngx_ws_hook_set_data(ngx_ws_socket_t *sock, u_char *data, u_char *end)
  */
 
 static void
-ngx_ws_hook_push(ngx_ws_hook_t *h, ngx_ws_socket_t *sock, u_char *push,
+ngx_ws_hook_push(ngx_ws_call_t *call, ngx_ws_socket_t *sock, u_char *push,
     u_char *end)
 {
     u_char          *pos, *elt, *elt_end;
@@ -361,7 +966,7 @@ ngx_ws_hook_push(ngx_ws_hook_t *h, ngx_ws_socket_t *sock, u_char *push,
     if (*push != '[') {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws: \"push\" from the %s hook is not an array",
-                      h->name);
+                      call->name);
         return;
     }
 
@@ -373,59 +978,27 @@ ngx_ws_hook_push(ngx_ws_hook_t *h, ngx_ws_socket_t *sock, u_char *push,
          /* void */)
     {
         reason = ngx_ws_op_parse(elt, elt_end, &nsp, &op, ngx_ws_pool_alloc,
-                                 h->pool);
+                                 call->pool);
         if (reason) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "ws: a push from the %s hook is refused: %s",
-                          h->name, reason);
+                          call->name, reason);
             continue;
         }
 
-        rc = ngx_ws_broker_publish(&op, h->pool, &matched);
+        rc = ngx_ws_broker_publish(&op, call->pool, &matched);
 
         if (rc != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "ws: a push from the %s hook failed (%i)",
-                          h->name, rc);
+                          call->name, rc);
         }
     }
 }
 
 
-/* ------------------------------------------------------------ calls */
+/* ------------------------------------------------------------ helpers */
 
-
-static ngx_ws_hook_t *
-ngx_ws_hook_create(ngx_ws_socket_t *sock, ngx_str_t *uri, const char *name,
-    ngx_ws_hook_pt handler)
-{
-    ngx_pool_t     *pool;
-    ngx_ws_hook_t  *h;
-
-    /* the pool outlives the session, maybe: the cycle's log */
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return NULL;
-    }
-
-    h = ngx_pcalloc(pool, sizeof(ngx_ws_hook_t));
-    if (h == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
-    }
-
-    h->pool = pool;
-    h->uri = *uri;
-    h->name = name;
-    h->handler = handler;
-    ngx_memcpy(h->sid, sock->session->sid, NGX_WS_ID_LEN);
-    ngx_memcpy(h->id, sock->id, NGX_WS_ID_LEN);
-
-    return h;
-}
-
-
-/* "headers":{"cookie":"..."},"address":"..." */
 
 static u_char *
 ngx_ws_hook_info_json(u_char *p, u_char *info)
@@ -479,457 +1052,3 @@ ngx_ws_hook_info_len(u_char *info)
 
     return len;
 }
-
-
-/*
- * A POST to the hook's location as a subrequest, its answer kept in
- * memory (subrequest_output_buffer_size bounds it), on a request and a
- * connection made for the call.
- */
-
-static ngx_int_t
-ngx_ws_hook_start(ngx_ws_hook_t *h, ngx_ws_session_t *s, u_char *body,
-    size_t len)
-{
-    ngx_connection_t            *c;
-    ngx_http_request_t          *r, *sr;
-    ngx_http_post_subrequest_t  *ps;
-
-    c = ngx_ws_hook_connection(h, s->connection);
-    if (c == NULL) {
-        ngx_destroy_pool(h->pool);
-        return NGX_ERROR;
-    }
-
-    r = ngx_ws_hook_request(h, s, body, len);
-    if (r == NULL) {
-        ngx_ws_hook_close(c);
-        return NGX_ERROR;
-    }
-
-    ps = ngx_palloc(h->pool, sizeof(ngx_http_post_subrequest_t));
-    if (ps == NULL) {
-        ngx_ws_hook_close(c);
-        return NGX_ERROR;
-    }
-
-    ps->handler = ngx_ws_hook_done;
-    ps->data = h;
-
-    if (ngx_http_subrequest(r, &h->uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY)
-        != NGX_OK)
-    {
-        ngx_ws_hook_close(c);
-        return NGX_ERROR;
-    }
-
-    sr->method = NGX_HTTP_POST;
-    ngx_str_set(&sr->method_name, "POST");
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
-                   "ws hook: %s to \"%V\", %uz bytes", h->name, &h->uri, len);
-
-    /* the call may end right away: h and its pool are not touched after */
-    ngx_http_run_posted_requests(c);
-
-    return NGX_OK;
-}
-
-
-/*
- * A connection with no socket: ngx_get_connection() wants a descriptor,
- * and 0 is borrowed for the moment, as lua-nginx-module does.
- */
-
-static ngx_connection_t *
-ngx_ws_hook_connection(ngx_ws_hook_t *h, ngx_connection_t *from)
-{
-    ngx_log_t             *log;
-    ngx_connection_t      *c, *saved;
-    ngx_http_log_ctx_t    *ctx;
-
-    log = ngx_palloc(h->pool, sizeof(ngx_log_t));
-    ctx = ngx_pcalloc(h->pool, sizeof(ngx_http_log_ctx_t));
-
-    if (log == NULL || ctx == NULL) {
-        return NULL;
-    }
-
-    saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
-
-    c = ngx_get_connection(0, from->log);
-
-    if (ngx_cycle->files) {
-        ngx_cycle->files[0] = saved;
-    }
-
-    if (c == NULL) {
-        return NULL;
-    }
-
-    c->fd = (ngx_socket_t) -1;
-    c->pool = h->pool;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    *log = *from->log;
-    log->connection = c->number;
-    log->data = ctx;
-    log->handler = NULL;
-    log->action = "calling the application hook";
-
-    ctx->connection = c;
-
-    c->log = log;
-    c->log_error = NGX_ERROR_INFO;
-    c->read->log = log;
-    c->write->log = log;
-
-    /*
-     * The upstream module would add the events of the client's connection
-     * to epoll: this one has no socket, and says they are in.
-     */
-    c->read->active = 1;
-    c->write->active = 1;
-
-    /* $remote_addr and the like in the hook's location: the client's */
-
-    c->listening = from->listening;
-    c->socklen = from->socklen;
-    c->sockaddr = ngx_pnalloc(h->pool, from->socklen);
-    c->addr_text.data = ngx_pnalloc(h->pool, from->addr_text.len);
-    c->local_socklen = from->local_socklen;
-    c->local_sockaddr = ngx_pnalloc(h->pool, from->local_socklen);
-
-    if (c->sockaddr == NULL || c->addr_text.data == NULL
-        || c->local_sockaddr == NULL)
-    {
-        ngx_ws_hook_close(c);
-        return NULL;
-    }
-
-    ngx_memcpy(c->sockaddr, from->sockaddr, from->socklen);
-    ngx_memcpy(c->addr_text.data, from->addr_text.data, from->addr_text.len);
-    c->addr_text.len = from->addr_text.len;
-    ngx_memcpy(c->local_sockaddr, from->local_sockaddr, from->local_socklen);
-
-    h->connection = c;
-
-    return c;
-}
-
-
-static ngx_http_request_t *
-ngx_ws_hook_request(ngx_ws_hook_t *h, ngx_ws_session_t *s, u_char *body,
-    size_t len)
-{
-    u_char                     *name, *value, *info;
-    ngx_buf_t                  *b;
-    ngx_chain_t                *cl;
-    ngx_connection_t           *c;
-    ngx_http_request_t         *r;
-    ngx_http_log_ctx_t         *ctx;
-    ngx_ws_loc_conf_t          *conf;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    c = h->connection;
-    conf = s->conf;
-
-    r = ngx_pcalloc(h->pool, sizeof(ngx_http_request_t));
-    if (r == NULL) {
-        return NULL;
-    }
-
-    r->signature = NGX_HTTP_MODULE;
-    r->connection = c;
-    r->pool = h->pool;
-    r->main = r;
-    r->count = 1;
-
-    r->main_conf = conf->ctx->main_conf;
-    r->srv_conf = conf->ctx->srv_conf;
-    r->loc_conf = conf->ctx->loc_conf;
-
-    r->ctx = ngx_pcalloc(r->pool, sizeof(void *) * ngx_http_max_module);
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
-
-    r->variables = ngx_pcalloc(r->pool, cmcf->variables.nelts
-                                        * sizeof(ngx_http_variable_value_t));
-
-    if (r->ctx == NULL || r->variables == NULL
-        || ngx_list_init(&r->headers_in.headers, r->pool, 4,
-                         sizeof(ngx_table_elt_t))
-           != NGX_OK
-        || ngx_list_init(&r->headers_out.headers, r->pool, 1,
-                         sizeof(ngx_table_elt_t))
-           != NGX_OK
-        || ngx_list_init(&r->headers_out.trailers, r->pool, 1,
-                         sizeof(ngx_table_elt_t))
-           != NGX_OK)
-    {
-        return NULL;
-    }
-
-    r->method = NGX_HTTP_POST;
-    ngx_str_set(&r->method_name, "POST");
-    r->http_version = NGX_HTTP_VERSION_11;
-    ngx_str_set(&r->http_protocol, "HTTP/1.1");
-    r->http_state = NGX_HTTP_PROCESS_REQUEST_STATE;
-    r->headers_in.keep_alive_n = -1;
-    r->headers_in.content_length_n = len;
-    r->uri_changes = NGX_HTTP_MAX_URI_CHANGES + 1;
-    r->subrequests = NGX_HTTP_MAX_SUBREQUESTS + 1;
-    r->start_sec = ngx_time();
-    r->start_msec = ngx_current_msec;
-    r->uri = h->uri;
-    r->unparsed_uri = h->uri;
-    r->request_line = h->uri;
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_ws_hook_finalize;
-
-    /* the body, as if read from a client */
-
-    r->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    b = ngx_calloc_buf(r->pool);
-    cl = ngx_alloc_chain_link(r->pool);
-
-    if (r->request_body == NULL || b == NULL || cl == NULL) {
-        return NULL;
-    }
-
-    b->pos = body;
-    b->last = body + len;
-    b->start = body;
-    b->end = body + len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl->buf = b;
-    cl->next = NULL;
-    r->request_body->bufs = cl;
-
-    if (ngx_ws_hook_header(r, (u_char *) "Content-Type",
-                           sizeof("Content-Type") - 1,
-                           (u_char *) "application/json",
-                           sizeof("application/json") - 1)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    r->headers_in.content_type = r->headers_in.headers.part.elts;
-
-    /* the handshake's headers, as the app's session code expects them */
-
-    info = s->hook_info + ngx_strlen(s->hook_info) + 1;
-
-    while (*info) {
-        name = info;
-        value = name + ngx_strlen(name) + 1;
-        info = value + ngx_strlen(value) + 1;
-
-        if (ngx_ws_hook_header(r, name, ngx_strlen(name), value,
-                               ngx_strlen(value))
-            != NGX_OK)
-        {
-            return NULL;
-        }
-    }
-
-    ctx = c->log->data;
-    ctx->request = r;
-    ctx->current_request = r;
-
-    c->data = r;
-    c->requests++;
-
-    return r;
-}
-
-
-static ngx_int_t
-ngx_ws_hook_header(ngx_http_request_t *r, u_char *name, size_t nlen,
-    u_char *value, size_t vlen)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->key.data = name;
-    h->key.len = nlen;
-    h->value.data = value;
-    h->value.len = vlen;
-
-    h->lowcase_key = ngx_pnalloc(r->pool, nlen);
-    if (h->lowcase_key == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = ngx_hash_strlow(h->lowcase_key, name, nlen);
-
-    return NGX_OK;
-}
-
-
-/*
- * The subrequest ended: 200 with a body that fit is an answer, anything
- * else a failure.  The session and the socket are looked up again.  The
- * subrequest then ends as if all went well, whatever happened: no error
- * page is made for nobody, and the call's own request is not torn down
- * by nginx, which would close a connection that has no socket.
- */
-
-static ngx_int_t
-ngx_ws_hook_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
-{
-    ngx_ws_hook_t *h = data;
-
-    u_char            *body;
-    size_t             len;
-    ngx_uint_t         status;
-    ngx_ws_socket_t   *sock;
-    ngx_ws_session_t  *s;
-
-    /* an error of the call's own connection means nothing to anybody */
-    sr->connection->error = 0;
-
-    if (h->answered || rc == NGX_AGAIN) {
-        return NGX_OK;
-    }
-
-    h->answered = 1;
-
-    status = sr->headers_out.status;
-    body = NULL;
-    len = 0;
-
-    if (rc == NGX_OK && status == NGX_HTTP_OK) {
-        if (sr->out && sr->out->buf) {
-            body = sr->out->buf->pos;
-            len = sr->out->buf->last - sr->out->buf->pos;
-
-        } else {
-            body = (u_char *) "";
-        }
-
-    } else {
-        ngx_log_error(NGX_LOG_ERR, h->connection->log, 0,
-                      "ws: the %s hook \"%V\" failed: status %ui, rc %i",
-                      h->name, &h->uri, status, rc);
-    }
-
-    s = ngx_ws_session_find(h->sid);
-    sock = s ? ngx_ws_socket_by_id(s, h->id) : NULL;
-
-    if (sock == NULL) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->connection->log, 0,
-                       "ws hook: %s answered for a socket that is gone",
-                       h->name);
-        return NGX_OK;
-    }
-
-    h->handler(h, sock, body, len);
-
-    return NGX_OK;
-}
-
-
-/* The call's own request ends after its subrequest: everything goes. */
-
-static void
-ngx_ws_hook_finalize(ngx_http_request_t *r)
-{
-    ngx_http_cleanup_t  *cln;
-
-    if (--r->count) {
-        return;
-    }
-
-    for (cln = r->cleanup; cln; cln = cln->next) {
-        if (cln->handler) {
-            cln->handler(cln->data);
-        }
-    }
-
-    r->cleanup = NULL;
-
-    ngx_ws_hook_close(r->connection);
-}
-
-
-static void
-ngx_ws_hook_close(ngx_connection_t *c)
-{
-    ngx_pool_t        *pool;
-    ngx_connection_t  *saved;
-
-    c->destroyed = 1;
-
-    if (c->read->timer_set) {
-        ngx_del_timer(c->read);
-    }
-
-    if (c->write->timer_set) {
-        ngx_del_timer(c->write);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    pool = c->pool;
-
-    /* ngx_free_connection() looks at files[c->fd] */
-
-    saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
-    c->fd = 0;
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
-
-    if (ngx_cycle->files) {
-        ngx_cycle->files[0] = saved;
-    }
-
-    ngx_destroy_pool(pool);
-}
-
-
-/* The value of a top-level member of a valid JSON object, or NULL. */
-
-static u_char *
-ngx_ws_hook_member(u_char *p, u_char *end, const char *key,
-    u_char **val_end)
-{
-    u_char  *k, *k_end, *v, *v_end;
-
-    p = ngx_ws_json_skip_ws(p, end);
-
-    if (p == end || *p != '{') {
-        return NULL;
-    }
-
-    for (p++;
-         (p = ngx_ws_json_object_next(p, end, &k, &k_end, &v, &v_end));
-         /* void */)
-    {
-        if (ngx_ws_json_string_eq(k, k_end, key)) {
-            *val_end = v_end;
-            return v;
-        }
-    }
-
-    return NULL;
-}
-

@@ -19,7 +19,7 @@ static ngx_int_t ngx_ws_session_grow(ngx_ws_session_t *s, size_t size);
 static ngx_int_t ngx_ws_session_flush(ngx_ws_session_t *s);
 static void ngx_ws_session_fail(ngx_ws_session_t *s);
 static void ngx_ws_session_finalize(ngx_ws_session_t *s);
-static void ngx_ws_session_detach(ngx_ws_session_t *s);
+static void ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason);
 static int ngx_ws_on_message(void *data, unsigned opcode, u_char *payload,
     size_t len);
 static int ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload,
@@ -301,7 +301,7 @@ ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code, const char *reason)
                    "ws session %*s: closing with %ui, %s",
                    (size_t) NGX_WS_ID_LEN, s->sid, code, reason);
 
-    ngx_ws_session_detach(s);
+    ngx_ws_session_detach(s, reason);
 
     msg = ngx_ws_msg_frame(NGX_WS_OP_CLOSE, code ? 2 : 0, &p);
     if (msg == NULL) {
@@ -384,11 +384,14 @@ ngx_ws_session_read(ngx_ws_session_t *s)
     c = s->connection;
     total = 0;
 
-    if (s->rbuf_len && ngx_ws_session_parse(s) == NGX_DONE) {
+    if (s->rbuf_len && !s->throttled && ngx_ws_session_parse(s) == NGX_DONE)
+    {
         return NGX_DONE;
     }
 
-    while (c->read->ready && !s->error) {
+    /* a throttled client is read again when its hook queue has room */
+
+    while (c->read->ready && !s->error && !s->throttled) {
 
         if (total >= NGX_WS_READ_BUDGET) {
             /* a client that keeps sending yields to the others */
@@ -462,6 +465,13 @@ ngx_ws_session_parse(ngx_ws_session_t *s)
 
     if (n == NGX_WS_PARSE_STOPPED) {
         return NGX_DONE;
+    }
+
+    if (n >= 0 && s->throttled) {
+        /* the parser paused: the rest waits in the buffer */
+        s->rbuf_len -= n;
+        ngx_memmove(s->rbuf, s->rbuf + n, s->rbuf_len);
+        return NGX_OK;
     }
 
     if (n < 0) {
@@ -628,14 +638,14 @@ ngx_ws_session_flush(ngx_ws_session_t *s)
 
 
 static void
-ngx_ws_session_detach(ngx_ws_session_t *s)
+ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason)
 {
     ngx_ws_socket_t  *sock;
 
     while (s->sockets) {
         sock = s->sockets;
         s->sockets = sock->next;
-        ngx_ws_socket_destroy(sock);
+        ngx_ws_socket_destroy(sock, reason);
     }
 }
 
@@ -689,7 +699,9 @@ ngx_ws_session_free(ngx_ws_session_t *s)
 {
     ngx_ws_out_t  *out;
 
-    ngx_ws_session_detach(s);
+    /* a session closed by us has no sockets left: the client went away */
+    ngx_ws_session_detach(s, s->error ? "transport error"
+                                      : "transport close");
 
     while (s->out) {
         out = s->out;
@@ -704,8 +716,8 @@ ngx_ws_session_free(ngx_ws_session_t *s)
         ngx_free(s->rbuf);
     }
 
-    if (s->hook_info) {
-        ngx_free(s->hook_info);
+    if (s->hooks) {
+        ngx_ws_hook_release(s);
     }
 
     if (s->started) {
@@ -762,7 +774,9 @@ ngx_ws_on_message(void *data, unsigned opcode, u_char *payload, size_t len)
         if (!s->closing) {
             ngx_ws_on_engineio(s, opcode == NGX_WS_OP_BINARY, payload, len);
         }
-        return 0;
+
+        /* a full hook queue: nothing more is parsed until it has room */
+        return s->throttled ? 2 : 0;
     }
 }
 
@@ -898,6 +912,13 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
     }
 
     if ((ngx_msec_int_t) (now - s->heartbeat_at) >= 0) {
+
+        if (s->pong_wait && s->throttled) {
+            /* the pong may be among what nginx does not read now */
+            s->heartbeat_at = now + s->conf->ping_timeout;
+            ngx_ws_timer_arm(s);
+            return;
+        }
 
         if (s->pong_wait) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0,

@@ -20,6 +20,10 @@ static ngx_ws_nsp_t *ngx_ws_nsp_served(ngx_ws_session_t *s, u_char *name,
 static const char *ngx_ws_socket_connect(ngx_ws_session_t *s,
     ngx_ws_sio_packet_t *pkt);
 static void ngx_ws_socket_unlink(ngx_ws_socket_t *sock);
+static const char *ngx_ws_socket_event(ngx_ws_socket_t *sock,
+    ngx_ws_sio_packet_t *pkt);
+static ngx_int_t ngx_ws_socket_relay(ngx_ws_socket_t *sock,
+    ngx_ws_sio_packet_t *pkt, ngx_ws_relay_t *relay);
 static ngx_int_t ngx_ws_socket_reply(ngx_ws_session_t *s, unsigned type,
     u_char *nsp, size_t nsp_len, u_char *json, size_t json_len);
 
@@ -73,12 +77,18 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
                        (size_t) NGX_WS_ID_LEN, sock->id);
 
         ngx_ws_socket_unlink(sock);
-        ngx_ws_socket_destroy(sock);
+        ngx_ws_socket_destroy(sock, "client namespace disconnect");
         return NULL;
 
     case NGX_WS_SIO_EVENT:
+        if (sock == NULL) {
+            return "EVENT or ACK to a namespace not connected";
+        }
+
+        return ngx_ws_socket_event(sock, &pkt);
+
     case NGX_WS_SIO_ACK:
-        /* nobody listens yet: socket.io drops such events, and so do we */
+        /* the server asks for no acks: nobody waits for this one */
         return sock ? NULL : "EVENT or ACK to a namespace not connected";
 
     case NGX_WS_SIO_BINARY_EVENT:
@@ -123,6 +133,173 @@ ngx_ws_socket_find(ngx_ws_session_t *s, u_char *nsp, size_t len)
     }
 
     return NULL;
+}
+
+
+/*
+ * A client's event: re-emitted by nginx when ws_relay names it, handed to
+ * the application when there is an event hook, else dropped, as socket.io
+ * drops events nobody listens to.
+ */
+
+static const char *
+ngx_ws_socket_event(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt)
+{
+    u_char             *name, *name_end, *end;
+    ngx_uint_t          i;
+    ngx_ws_relay_t     *relay;
+    ngx_ws_loc_conf_t  *conf;
+
+    conf = sock->session->conf;
+
+    if (conf->relays) {
+        end = pkt->data + pkt->data_len;
+
+        /* the packet was checked: an array that starts with its event */
+
+        (void) ngx_ws_json_array_next(ngx_ws_json_skip_ws(pkt->data, end) + 1,
+                                      end, &name, &name_end);
+
+        relay = conf->relays->elts;
+
+        for (i = 0; i < conf->relays->nelts; i++) {
+            if (*name == '"'
+                && ngx_ws_json_string_eq(name, name_end,
+                                         (char *) relay[i].event.data))
+            {
+                if (ngx_ws_socket_relay(sock, pkt, &relay[i]) != NGX_OK) {
+                    return "out of memory";
+                }
+
+                return NULL;
+            }
+        }
+    }
+
+    if (conf->hook_event.len == 0) {
+        return NULL;
+    }
+
+    if (ngx_ws_hook_event(sock, pkt->data, pkt->data_len, pkt->ack_id)
+        != NGX_OK)
+    {
+        return "out of memory";
+    }
+
+    return NULL;
+}
+
+
+/*
+ * ws_relay: the event as the client sent it, to every room the sender is
+ * in (socket.to([...socket.rooms]).emit), or to the room named by its
+ * argument N if the sender is in it; never to the sender, never acked.
+ */
+
+static ngx_int_t
+ngx_ws_socket_relay(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt,
+    ngx_ws_relay_t *relay)
+{
+    u_char           *pos, *end, *elt, *elt_end, *name;
+    size_t            n;
+    ngx_int_t         rc, k;
+    ngx_uint_t        matched;
+    ngx_pool_t       *pool;
+    ngx_ws_op_t       op;
+    ngx_ws_member_t  *m;
+    ngx_ws_bytes_t    except, *rooms;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&op, sizeof(ngx_ws_op_t));
+    op.type = NGX_WS_EMIT;
+    op.nsp.data = sock->nsp->name.data;
+    op.nsp.len = sock->nsp->name.len;
+
+    except.data = sock->id;
+    except.len = NGX_WS_ID_LEN;
+    op.except = &except;
+    op.nexcept = 1;
+
+    for (n = 0, m = sock->rooms; m; m = m->next) {
+        n++;
+    }
+
+    rooms = ngx_palloc(pool, (n + 1) * sizeof(ngx_ws_bytes_t));
+    if (rooms == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    op.rooms = rooms;
+
+    if (relay->room < 0) {
+        for (m = sock->rooms; m; m = m->next) {
+            rooms[op.nrooms].data = m->room->node.str.data;
+            rooms[op.nrooms].len = m->room->node.str.len;
+            op.nrooms++;
+        }
+
+    } else {
+        /* argument N (after the event name) names the room */
+
+        end = pkt->data + pkt->data_len;
+        pos = ngx_ws_json_skip_ws(pkt->data, end) + 1;
+        elt = NULL;
+
+        for (k = -1; k <= relay->room && pos; k++) {
+            pos = ngx_ws_json_array_next(pos, end, &elt, &elt_end);
+        }
+
+        for (m = sock->rooms; pos && elt && *elt == '"' && m; m = m->next) {
+            name = ngx_pnalloc(pool, elt_end - elt);
+            if (name == NULL) {
+                ngx_destroy_pool(pool);
+                return NGX_ERROR;
+            }
+
+            n = ngx_ws_json_string_decode(elt, elt_end, name);
+
+            if (m->room->node.str.len == n
+                && ngx_memcmp(m->room->node.str.data, name, n) == 0)
+            {
+                rooms[0].data = m->room->node.str.data;
+                rooms[0].len = n;
+                op.nrooms = 1;
+                break;
+            }
+        }
+    }
+
+    if (op.nrooms == 0) {
+        /* no room: socket.to([]) reaches nobody */
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    /* the packet as the client wrote it, under this namespace */
+
+    n = ngx_ws_sio_header_len(NGX_WS_SIO_EVENT, op.nsp.len, 0, -1);
+
+    op.packet.data = ngx_pnalloc(pool, n + pkt->data_len);
+    if (op.packet.data == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    name = ngx_ws_sio_header_write(op.packet.data, NGX_WS_SIO_EVENT,
+                                   op.nsp.data, op.nsp.len, 0, -1);
+    ngx_memcpy(name, pkt->data, pkt->data_len);
+    op.packet.len = n + pkt->data_len;
+
+    rc = ngx_ws_broker_publish(&op, pool, &matched);
+
+    ngx_destroy_pool(pool);
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -336,7 +513,7 @@ ngx_ws_socket_refuse(ngx_ws_socket_t *sock, u_char *json, size_t len)
                              json, len);
 
     ngx_ws_socket_unlink(sock);
-    ngx_ws_socket_destroy(sock);
+    ngx_ws_socket_destroy(sock, NULL);
 
     return rc;
 }
@@ -359,7 +536,7 @@ ngx_ws_socket_disconnect(ngx_ws_socket_t *sock)
                                sock->nsp->name.len, NULL, 0);
 
     ngx_ws_socket_unlink(sock);
-    ngx_ws_socket_destroy(sock);
+    ngx_ws_socket_destroy(sock, "server namespace disconnect");
 }
 
 
@@ -377,12 +554,20 @@ ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
 }
 
 
-/* Leaves the namespace; the caller has taken it off the session's list. */
+/*
+ * Leaves the namespace; the caller has taken it off the session's list.
+ * The application hears of it with socket.io's reason, once it had let
+ * the socket in.
+ */
 
 void
-ngx_ws_socket_destroy(ngx_ws_socket_t *sock)
+ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
 {
     if (!sock->pending) {
+        if (reason && sock->session->hooks) {
+            ngx_ws_hook_disconnect(sock, reason);
+        }
+
         ngx_ws_room_leave_all(sock);
 
         ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
