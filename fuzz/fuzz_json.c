@@ -49,6 +49,33 @@ check_array(u_char *p, u_char *end)
 }
 
 
+/* placeholders out: what it measures it writes, and the result is JSON */
+
+static void
+check_unplace(u_char *p, size_t len)
+{
+    u_char        *out;
+    ssize_t        n, m;
+    const u_char  *bins[2] = { (const u_char *) "\x00\xff", (const u_char *) "" };
+    size_t         lens[2] = { 2, 0 };
+
+    n = ngx_ws_json_unplace(p, len, bins, lens, 2, NULL);
+
+    if (n < 0) {
+        return;
+    }
+
+    out = malloc(n ? n : 1);
+    m = ngx_ws_json_unplace(p, len, bins, lens, 2, out);
+
+    if (m != n || !ngx_ws_json_valid(out, out + n)) {
+        abort();
+    }
+
+    free(out);
+}
+
+
 static void
 check_binary(u_char *p, size_t len)
 {
@@ -183,6 +210,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (valid && type == NGX_WS_JSON_ARRAY) {
             check_array(v, e);
+        }
+
+        if (valid) {
+            check_unplace(p, size);
         }
 
         if (type == NGX_WS_JSON_STRING) {

@@ -6,6 +6,7 @@
 
 
 #include "ngx_ws_json.h"
+#include "ngx_ws_eio.h"
 
 
 #define NGX_WS_JSON_B64_BAD  0xff
@@ -36,6 +37,8 @@ static int ngx_ws_json_binary(const u_char *p, size_t len,
 static u_char *ngx_ws_json_binary_object(u_char *p, u_char *end,
     u_char **str);
 static ssize_t ngx_ws_json_base64(const u_char *s, u_char *out);
+static int ngx_ws_json_placeholder_num(u_char *p, u_char *end,
+    unsigned nbins);
 static u_char ngx_ws_json_base64_value(u_char c);
 static void ngx_ws_json_binary_copy(ngx_ws_json_binary_t *b,
     const u_char *p, size_t len);
@@ -1107,4 +1110,124 @@ ngx_ws_json_placeholder(ngx_ws_json_binary_t *b, unsigned num)
 
     ngx_ws_json_binary_copy(b, digits + n, sizeof(digits) - n);
     ngx_ws_json_binary_copy(b, (const u_char *) "}", 1);
+}
+
+
+ssize_t
+ngx_ws_json_unplace(const u_char *p, size_t len, const u_char **bins,
+    const size_t *lens, unsigned nbins, u_char *out)
+{
+    int                  num;
+    size_t               n;
+    u_char              *pos, *end, *copy;
+    ssize_t              total;
+    ngx_ws_json_type_e   type;
+
+    static const char  head[] = "{\"$binary\":\"";
+
+    pos = (u_char *) p;
+    end = pos + len;
+    copy = pos;
+    total = 0;
+
+    /* valid text: outside strings every '{' starts an object */
+
+    while (pos < end) {
+
+        if (*pos == '"') {
+            pos = ngx_ws_json_string(pos, end);
+            continue;
+        }
+
+        if (*pos != '{') {
+            pos++;
+            continue;
+        }
+
+        num = ngx_ws_json_placeholder_num(pos, end, nbins);
+
+        if (num == -1) {
+            pos++;
+            continue;
+        }
+
+        if (num == -2) {
+            return -1;
+        }
+
+        n = pos - copy;
+
+        if (out) {
+            out = (u_char *) memcpy(out, copy, n) + n;
+            out = (u_char *) memcpy(out, head, sizeof(head) - 1)
+                  + sizeof(head) - 1;
+            out = ngx_ws_base64_encode(out, bins[num], lens[num]);
+            *out++ = '"';
+            *out++ = '}';
+        }
+
+        total += n + sizeof(head) - 1
+                 + ngx_ws_base64_encoded_len(lens[num]) + 2;
+
+        pos = ngx_ws_json_value(pos, end, &type);
+        copy = pos;
+    }
+
+    n = pos - copy;
+
+    if (out) {
+        memcpy(out, copy, n);
+    }
+
+    return total + n;
+}
+
+
+/*
+ * p is at a '{' of valid JSON: -1 if the object is no placeholder, -2 if
+ * it is one with a bad "num", else its num.
+ */
+
+static int
+ngx_ws_json_placeholder_num(u_char *p, u_char *end, unsigned nbins)
+{
+    int        num;
+    u_char    *k, *k_end, *v, *v_end;
+    unsigned   placeholder;
+
+    num = -2;
+    placeholder = 0;
+
+    for (p++;
+         (p = ngx_ws_json_object_next(p, end, &k, &k_end, &v, &v_end));
+         /* void */)
+    {
+        if (ngx_ws_json_string_eq(k, k_end, "_placeholder")) {
+            placeholder = (*v == 't');
+
+        } else if (ngx_ws_json_string_eq(k, k_end, "num")) {
+            num = -2;
+
+            if (v_end - v <= 2 && *v >= '0' && *v <= '9'
+                && (v_end - v == 1 || (*v != '0' && v[1] >= '0'
+                                       && v[1] <= '9')))
+            {
+                num = *v - '0';
+
+                if (v_end - v == 2) {
+                    num = num * 10 + (v[1] - '0');
+                }
+
+                if ((unsigned) num >= nbins) {
+                    num = -2;
+                }
+            }
+        }
+    }
+
+    if (!placeholder) {
+        return -1;
+    }
+
+    return num;
 }

@@ -126,4 +126,16 @@ int ngx_ws_json_binary_write(const u_char *p, size_t len, unsigned first_num,
     u_char *json_out, u_char *bin_out, size_t *bin_lens);
 
 
+/*
+ * The other way, for what clients send: every object whose member
+ * "_placeholder" is true (as socket.io-parser decides) becomes
+ * {"$binary":"<base64 of attachment num>"}; everything else is copied.
+ * p..p+len must be valid JSON.  With out NULL it only measures.  Returns
+ * the length written, or -1 if a placeholder's "num" is not an integer
+ * below nbins.
+ */
+ssize_t ngx_ws_json_unplace(const u_char *p, size_t len,
+    const u_char **bins, const size_t *lens, unsigned nbins, u_char *out);
+
+
 #endif /* _NGX_WS_JSON_H_INCLUDED_ */

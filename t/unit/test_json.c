@@ -597,6 +597,58 @@ test_binary(void)
 }
 
 
+static ssize_t
+unplace_bad(const char *text, const u_char **bins, const size_t *lens)
+{
+    ssize_t   n;
+    u_char   *p;
+
+    p = dup_text(text, strlen(text));
+    n = ngx_ws_json_unplace(p, strlen(text), bins, lens, 2, NULL);
+    free(p);
+
+    return n;
+}
+
+
+/* placeholders from a client become {"$binary":...} for the app */
+
+static void
+test_unplace(void)
+{
+    u_char         out[256];
+    ssize_t        n;
+    const u_char  *bins[2] = { (const u_char *) "\x01\x02",
+                               (const u_char *) "hi" };
+    size_t         lens[2] = { 2, 2 };
+
+    static const char  in[] =
+        "[\"b\",{\"_placeholder\":true,\"num\":1},"
+        "[{\"num\":0,\"_placeholder\":true}],\"{\\\"_placeholder\\\"\","
+        "{\"_placeholder\":false,\"num\":0}]";
+
+    static const char  want[] =
+        "[\"b\",{\"$binary\":\"aGk=\"},[{\"$binary\":\"AQI=\"}],"
+        "\"{\\\"_placeholder\\\"\",{\"_placeholder\":false,\"num\":0}]";
+
+    n = ngx_ws_json_unplace((const u_char *) in, sizeof(in) - 1, bins, lens,
+                            2, NULL);
+    UNIT_EQ(n, sizeof(want) - 1);
+
+    n = ngx_ws_json_unplace((const u_char *) in, sizeof(in) - 1, bins, lens,
+                            2, out);
+    UNIT_MEM(out, n, want);
+
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":2}]", bins, lens),
+            -1);
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true}]", bins, lens), -1);
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":\"0\"}]", bins,
+                        lens), -1);
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":01}]", bins, lens),
+            -1);
+}
+
+
 int
 main(void)
 {
@@ -606,6 +658,7 @@ main(void)
     test_array_next();
     test_string_write();
     test_string_eq();
+    test_unplace();
     test_binary();
 
     return UNIT_DONE();
