@@ -33,7 +33,7 @@ TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
-        test-deps clean
+        test-deps clean protocol-suite
 
 all: build
 
@@ -114,6 +114,16 @@ run: deps build
 	@cd t/e2e && [ -d node_modules ] || \
 	    npm ci --no-audit --no-fund --loglevel=error
 	@conf-examples/run-demo.sh "$(NGINX_BIN)" "$(MODULE)" "$(BUILD)/demo"
+
+# socket.io's v5 protocol test suite expects a server on localhost:3000:
+# nginx with the module and conf-examples/protocol-suite/app.js (the
+# hooks), in the foreground until Ctrl-C.  WORKERS=N: worker_processes
+# (1 by default).
+protocol-suite: deps build
+	@command -v node >/dev/null || { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
+	@conf-examples/protocol-suite/run.sh "$(NGINX_BIN)" "$(MODULE)" \
+	    "$(BUILD)/protocol-suite" "$(or $(WORKERS),1)"
 
 # ---------------------------------------------------------------- tests
 
