@@ -54,6 +54,7 @@ typedef struct ngx_ws_out_s      ngx_ws_out_t;
 typedef struct ngx_ws_hooks_s    ngx_ws_hooks_t;
 typedef struct ngx_ws_hook_item_s  ngx_ws_hook_item_t;
 typedef struct ngx_ws_call_s     ngx_ws_call_t;
+typedef struct ngx_ws_hook_binary_s  ngx_ws_hook_binary_t;
 
 
 typedef struct {
@@ -163,6 +164,8 @@ struct ngx_ws_hooks_s {
     size_t                     bytes;
     ngx_queue_t                wait;           /* for a call slot */
     ngx_event_t                next;           /* sends the next call */
+    ngx_ws_hook_binary_t      *binary;         /* an event's attachments
+                                                  still due */
     ngx_listening_t           *listening;
     socklen_t                  socklen;
     socklen_t                  local_socklen;
@@ -419,6 +422,10 @@ void ngx_ws_hook_release(ngx_ws_session_t *s);
 ngx_int_t ngx_ws_hook_connect(ngx_ws_socket_t *sock);
 ngx_int_t ngx_ws_hook_event(ngx_ws_socket_t *sock, u_char *payload,
     size_t len, int64_t ack_id);
+ngx_int_t ngx_ws_hook_binary_event(ngx_ws_socket_t *sock,
+    ngx_ws_sio_packet_t *pkt);
+ngx_int_t ngx_ws_hook_attachment(ngx_ws_session_t *s, u_char *data,
+    size_t len);
 void ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason);
 
 /* ngx_ws_push.c */

@@ -38,6 +38,19 @@ struct ngx_ws_hook_item_s {
 };
 
 
+/* a BINARY_EVENT whose attachments are still arriving */
+struct ngx_ws_hook_binary_s {
+    u_char                     id[NGX_WS_ID_LEN];
+    int64_t                    ack_id;
+    unsigned                   nbins;
+    unsigned                   have;
+    size_t                     len;
+    u_char                    *payload;
+    u_char                    *bins[NGX_WS_SIO_MAX_ATTACHMENTS];
+    size_t                     lens[NGX_WS_SIO_MAX_ATTACHMENTS];
+};
+
+
 /* what a call remembers of its queue */
 typedef struct {
     ngx_ws_hooks_t            *hooks;
@@ -47,6 +60,8 @@ typedef struct {
 
 static ngx_ws_hook_item_t *ngx_ws_hook_item(ngx_ws_socket_t *sock,
     ngx_uint_t type, size_t len);
+static ngx_int_t ngx_ws_hook_binary_done(ngx_ws_session_t *s);
+static void ngx_ws_hook_binary_free(ngx_ws_hooks_t *hooks);
 static void ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks,
     ngx_ws_hook_item_t *item);
 static void ngx_ws_hook_next_handler(ngx_event_t *ev);
@@ -181,6 +196,7 @@ ngx_ws_hook_release(ngx_ws_session_t *s)
     hooks->session = NULL;
     s->hooks = NULL;
 
+    ngx_ws_hook_binary_free(hooks);
     ngx_ws_hook_finish(hooks);
 }
 
@@ -227,6 +243,149 @@ ngx_ws_hook_event(ngx_ws_socket_t *sock, u_char *payload, size_t len,
     ngx_ws_hook_throttle(hooks);
 
     return NGX_OK;
+}
+
+
+/*
+ * A BINARY_EVENT: its attachments come as the next binary messages; the
+ * event goes to the app once they are all there, each placeholder as
+ * {"$binary":"<base64>"}.
+ */
+
+ngx_int_t
+ngx_ws_hook_binary_event(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt)
+{
+    ngx_ws_hooks_t        *hooks;
+    ngx_ws_hook_binary_t  *b;
+
+    hooks = sock->session->hooks;
+
+    ngx_ws_hook_binary_free(hooks);
+
+    b = ngx_calloc(sizeof(ngx_ws_hook_binary_t), ngx_cycle->log);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    hooks->binary = b;
+
+    b->payload = ngx_alloc(pkt->data_len + 1, ngx_cycle->log);
+    if (b->payload == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(b->payload, pkt->data, pkt->data_len);
+    b->len = pkt->data_len;
+    b->ack_id = pkt->ack_id;
+    b->nbins = pkt->attachments;
+    ngx_memcpy(b->id, sock->id, NGX_WS_ID_LEN);
+
+    return (b->nbins == 0) ? ngx_ws_hook_binary_done(sock->session) : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_ws_hook_attachment(ngx_ws_session_t *s, u_char *data, size_t len)
+{
+    ngx_ws_hook_binary_t  *b;
+
+    b = s->hooks ? s->hooks->binary : NULL;
+
+    if (b == NULL) {
+        /* an event nobody listens to: its attachments go too */
+        return NGX_OK;
+    }
+
+    b->bins[b->have] = ngx_alloc(len + 1, ngx_cycle->log);
+    if (b->bins[b->have] == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(b->bins[b->have], data, len);
+    b->lens[b->have] = len;
+
+    return (++b->have == b->nbins) ? ngx_ws_hook_binary_done(s) : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_hook_binary_done(ngx_ws_session_t *s)
+{
+    ssize_t                n;
+    ngx_int_t              rc;
+    ngx_ws_socket_t       *sock;
+    ngx_ws_hooks_t        *hooks;
+    ngx_ws_hook_binary_t  *b;
+    ngx_ws_hook_item_t    *item;
+
+    hooks = s->hooks;
+    b = hooks->binary;
+    rc = NGX_OK;
+
+    sock = ngx_ws_socket_by_id(s, b->id);
+
+    n = ngx_ws_json_unplace(b->payload, b->len, (const u_char **) b->bins,
+                            b->lens, b->nbins, NULL);
+
+    if (n < 0) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    if (sock == NULL || sock->pending) {
+        goto done;
+    }
+
+    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_EVENT, n);
+    if (item == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    (void) ngx_ws_json_unplace(b->payload, b->len, (const u_char **) b->bins,
+                               b->lens, b->nbins, item->data);
+    item->ack_id = b->ack_id;
+
+    hooks->events++;
+    hooks->bytes += n;
+
+    ngx_ws_hook_binary_free(hooks);
+
+    ngx_ws_hook_enqueue(hooks, item);
+    ngx_ws_hook_throttle(hooks);
+
+    return NGX_OK;
+
+done:
+
+    ngx_ws_hook_binary_free(hooks);
+
+    return rc;
+}
+
+
+static void
+ngx_ws_hook_binary_free(ngx_ws_hooks_t *hooks)
+{
+    unsigned               i;
+    ngx_ws_hook_binary_t  *b;
+
+    b = hooks->binary;
+
+    if (b == NULL) {
+        return;
+    }
+
+    for (i = 0; i < b->have; i++) {
+        ngx_free(b->bins[i]);
+    }
+
+    if (b->payload) {
+        ngx_free(b->payload);
+    }
+
+    ngx_free(b);
+    hooks->binary = NULL;
 }
 
 

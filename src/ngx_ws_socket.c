@@ -98,6 +98,14 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
         }
 
         s->attachments = pkt.attachments;
+
+        if (pkt.type == NGX_WS_SIO_BINARY_EVENT
+            && s->conf->hook_event.len
+            && ngx_ws_hook_binary_event(sock, &pkt) != NGX_OK)
+        {
+            return "bad attachment placeholders, or out of memory";
+        }
+
         return NULL;
 
     default:
@@ -114,6 +122,10 @@ ngx_ws_socket_attachment(ngx_ws_session_t *s, u_char *data, size_t len)
     }
 
     s->attachments--;
+
+    if (s->hooks && ngx_ws_hook_attachment(s, data, len) != NGX_OK) {
+        return "bad attachment placeholders, or out of memory";
+    }
 
     return NULL;
 }

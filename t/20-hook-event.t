@@ -34,6 +34,8 @@ my $app = NgxWs::App->start(log => $t->prefix . '/app.log',
         my $n = ($j->{data} // {})->{n} // 0;
 
         return (500, '{}') if $ev eq 'fail';
+        return (200, '{"ack":' . JSON::PP->new->encode(\@args) . '}')
+            if $ev eq 'bin';
         return (200, '{"data":{"n":' . ($n + 1) . '}}') if $ev eq 'noack';
         return (200, '{"ack":[' . ($args[0] // 0) . ',' . ($n + 1)
                      . '],"data":{"n":' . ($n + 1) . '}}',
@@ -116,6 +118,32 @@ sub requests {
        'a failed call: no ack for it, the next goes on');
     like($t->error_log, qr/the event hook "\/_hook\/event" failed: status 500/,
          'the failure is logged');
+}
+
+# ------------------------------------------------------------ binary
+
+{
+    # a Buffer from the client reaches the app as {"$binary":...}, and one
+    # in the app's ack goes back as an attachment
+    my $ws = client();
+    my $sid = $ws->sio_sid('/chat');
+
+    $ws->send_text('451-/chat,9["bin",{"_placeholder":true,"num":0},2]');
+    $ws->send_binary("\x01\x02\x03");
+
+    is($ws->read_packet(5), '461-/chat,9[{"_placeholder":true,"num":0},2]',
+       'binary: the ack comes back as a BINARY_ACK');
+    is_deeply($ws->read_packet(5), { binary => "\x01\x02\x03" },
+              'with the same bytes as its attachment');
+
+    my $req = requests('event', $sid)->[-1];
+    is_deeply($req->{json}{args}, [{ '$binary' => 'AQID' }, 2],
+              'the app got the Buffer as {"$binary":"<base64>"}');
+
+    # a placeholder that names no attachment is a malformed packet
+    $ws->send_text('451-/chat,["bin",{"_placeholder":true,"num":3}]');
+    $ws->send_binary("x");
+    is($ws->wait_closed(5), 1000, 'a bad placeholder: closed, as socket.io');
 }
 
 # ------------------------------------------------------------ backpressure
