@@ -21,7 +21,15 @@
  *            subscriber takes the monotonic timestamp out of each message
  *            and records the latency.  Stops at the first failing step
  *            unless --all-steps.  --sub-only: subscribe and record only
- *            (another process publishes), until the "end" event arrives.
+ *            (another process publishes), until the "end" event arrives;
+ *   events   N clients in --nsp each emit "msg" with an ack id and wait for
+ *            the ACK (43<nsp,><id>[...]), at most --window outstanding per
+ *            client: --warm seconds not counted, then --seconds counted
+ *            (acks/s, round-trip latency); the CPU time of each --cpu-pid
+ *            (/proc/PID/stat utime+stime) and of the generator itself is
+ *            read at the start and end of the counted seconds.
+ *
+ * --cookie-bytes B: every handshake carries a Cookie header of B bytes.
  *
  * The result is one JSON line on stdout; progress goes to stderr.
  */
@@ -41,6 +49,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,11 +66,15 @@
 #define LG_KIND_SUB        1
 #define LG_KIND_PUSH       2
 
+#define LG_WIN_MAX         8          /* events outstanding per client */
+#define LG_MAX_CPU_PIDS    4
+
 
 typedef enum {
     LG_MODE_HOLD = 0,
     LG_MODE_CONNECT,
-    LG_MODE_FANOUT
+    LG_MODE_FANOUT,
+    LG_MODE_EVENTS
 } lg_mode_e;
 
 
@@ -85,6 +98,9 @@ typedef enum {
     LG_PH_STEP,
     LG_PH_DRAIN,
     LG_PH_LISTEN,
+    LG_PH_EV_WARM,         /* events: sending, not counted */
+    LG_PH_EV_RUN,          /* events: sending, counted */
+    LG_PH_EV_DRAIN,        /* events: waiting for the last acks */
     LG_PH_DONE
 } lg_phase_e;
 
@@ -113,6 +129,9 @@ typedef struct {
     lg_buf_t         msg;          /* a fragmented message being joined */
     uint32_t         msg_op;
     int64_t          started;
+    uint32_t         ev_next;      /* events: the next ack id */
+    uint32_t         ev_out;       /* events: outstanding */
+    int64_t          ev_sent[LG_WIN_MAX];  /* send times, by id % window */
 } lg_conn_t;
 
 
@@ -179,6 +198,11 @@ typedef struct {
     int              hist_out;
     int              busy;
     const char      *ready_file;
+    int              cookie_bytes;
+    int              window;
+    double           warm;
+    int              cpu_pids[LG_MAX_CPU_PIDS];
+    int              ncpu_pids;
 } lg_conf_t;
 
 
@@ -188,7 +212,8 @@ static lg_conf_t    lg_conf = {
     .push_path = "/_ws/push", .inflight = 500, .seconds = 10, .drain = 10,
     .settle = 1, .timeout = 120, .nrates = 0, .probe = 0, .payload = 100,
     .p99_limit_ms = 200, .all_steps = 0, .sub_only = 0, .hist_out = 0,
-    .ready_file = NULL
+    .ready_file = NULL, .cookie_bytes = 0, .window = 1, .warm = 2,
+    .ncpu_pids = 0
 };
 
 static int           lg_ep;
@@ -228,6 +253,18 @@ static lg_step_t     lg_steps[LG_MAX_STEPS];
 static int           lg_step;        /* the step running (fanout) */
 static int           lg_nsteps;      /* steps started */
 static uint64_t      lg_seq;
+
+/* events mode */
+static uint64_t      lg_ev_sent;
+static uint64_t      lg_ev_acked;          /* all acks */
+static uint64_t      lg_ev_counted;        /* acks in the counted seconds */
+static uint64_t      lg_ev_bad;            /* acks out of order / unknown */
+static uint64_t      lg_ev_lost;           /* outstanding when closed */
+static int64_t       lg_ev_t0, lg_ev_t1;   /* the counted seconds */
+static lg_hist_t     lg_ev_hist;
+static uint64_t      lg_cpu0[LG_MAX_CPU_PIDS][2], lg_cpu1[LG_MAX_CPU_PIDS][2];
+static double        lg_self0, lg_self1;
+static char          lg_cookie[2048];      /* "Cookie: ...\r\n" or "" */
 
 static char          lg_nsp_prefix[256];   /* "/chat," or "" */
 static size_t        lg_nsp_prefix_len;
@@ -642,7 +679,7 @@ static int
 lg_sub_start(lg_conn_t *c)
 {
     int   n;
-    char  req[512];
+    char  req[2560];
 
     n = snprintf(req, sizeof(req),
                  "GET %s?EIO=4&transport=websocket HTTP/1.1\r\n"
@@ -651,8 +688,9 @@ lg_sub_start(lg_conn_t *c)
                  "Connection: Upgrade\r\n"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                  "Sec-WebSocket-Version: 13\r\n"
+                 "%s"
                  "\r\n",
-                 lg_conf.path, lg_conf.host, lg_conf.port);
+                 lg_conf.path, lg_conf.host, lg_conf.port, lg_cookie);
 
     c->state = LG_ST_UPGRADING;
 
@@ -676,6 +714,8 @@ lg_sub_close(lg_conn_t *c)
     if (c->state == LG_ST_READY) {
         lg_ready--;
         lg_closed++;
+        lg_ev_lost += c->ev_out;
+        c->ev_out = 0;
 
         if (lg_phase == LG_PH_STEP || lg_phase == LG_PH_DRAIN) {
             lg_steps[lg_step].closed++;
@@ -780,6 +820,208 @@ lg_sub_event(const u_char *p, size_t n, int64_t now)
 }
 
 
+/* ---------------------------------------------------------------- events */
+
+static void lg_enter(lg_phase_e ph, int64_t now);
+
+/* 42<nsp,><id>["msg","xxx..."]: --payload bytes on the wire */
+
+static int
+lg_ev_send(lg_conn_t *c, int64_t now)
+{
+    int     n, pad;
+    char    b[512];
+
+    n = snprintf(b, sizeof(b), "42%s%u[\"msg\",\"", lg_nsp_prefix,
+                 c->ev_next);
+    pad = lg_conf.payload - n - 2;
+    if (pad < 0) {
+        pad = 0;
+    }
+    if (pad > (int) sizeof(b) - n - 16) {
+        pad = (int) sizeof(b) - n - 16;
+    }
+
+    memset(b + n, 'x', (size_t) pad);
+    n += pad;
+    b[n++] = '"';
+    b[n++] = ']';
+
+    c->ev_sent[c->ev_next % (uint32_t) lg_conf.window] = now;
+    c->ev_next++;
+    c->ev_out++;
+    lg_ev_sent++;
+
+    return lg_sub_send(c, 1, b, (size_t) n);
+}
+
+
+static int
+lg_ev_fill(lg_conn_t *c, int64_t now)
+{
+    while (c->ev_out < (uint32_t) lg_conf.window) {
+        if (lg_ev_send(c, now) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * An ACK: 43<nsp,><id>[...]; a connection's acks come in the order of its
+ * events (the hook calls one at a time, Node's handler answers at once),
+ * so the oldest outstanding id is the one expected.
+ */
+
+static int
+lg_ev_ack(lg_conn_t *c, const u_char *p, size_t n, int64_t now)
+{
+    uint32_t       id, want;
+    const u_char  *q, *end;
+
+    end = p + n;
+    q = p + 2;
+
+    if ((size_t) (end - q) < lg_nsp_prefix_len
+        || memcmp(q, lg_nsp_prefix, lg_nsp_prefix_len) != 0)
+    {
+        lg_ev_bad++;
+        return 0;
+    }
+
+    q += lg_nsp_prefix_len;
+    id = (uint32_t) lg_parse_uint(&q, end);
+
+    if (q >= end || *q != '[' || c->ev_out == 0) {
+        lg_ev_bad++;
+        return 0;
+    }
+
+    want = c->ev_next - c->ev_out;
+    if (id != want) {
+        lg_ev_bad++;
+
+        /* a lost ack: take the events before this one as lost */
+        if (id - want >= c->ev_out) {
+            return 0;
+        }
+
+        lg_ev_lost += id - want;
+        c->ev_out -= id - want;
+    }
+
+    c->ev_out--;
+    lg_ev_acked++;
+
+    if (lg_phase == LG_PH_EV_RUN) {
+        lg_ev_counted++;
+        lg_hist_add(&lg_ev_hist,
+                    now - c->ev_sent[id % (uint32_t) lg_conf.window]);
+    }
+
+    if (lg_phase == LG_PH_EV_WARM || lg_phase == LG_PH_EV_RUN) {
+        return lg_ev_fill(c, now);
+    }
+
+    return 0;
+}
+
+
+/* utime and stime of a process, in clock ticks */
+
+static void
+lg_proc_ticks(int pid, uint64_t *t)
+{
+    char                 path[64], buf[1024], *p;
+    int                  fd;
+    ssize_t              r;
+    unsigned long long   ut, st;
+
+    t[0] = 0;
+    t[1] = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return;
+    }
+
+    r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (r <= 0) {
+        return;
+    }
+
+    buf[r] = '\0';
+
+    /* after "(comm)": state ppid pgrp session tty tpgid flags minflt
+       cminflt majflt cmajflt utime stime */
+    p = strrchr(buf, ')');
+    if (p == NULL
+        || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                  "%llu %llu", &ut, &st) != 2)
+    {
+        return;
+    }
+
+    t[0] = ut;
+    t[1] = st;
+}
+
+
+static double
+lg_self_cpu(void)
+{
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+
+    return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+           + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+
+static void
+lg_ev_cpu(uint64_t (*ticks)[2], double *self)
+{
+    int  i;
+
+    for (i = 0; i < lg_conf.ncpu_pids; i++) {
+        lg_proc_ticks(lg_conf.cpu_pids[i], ticks[i]);
+    }
+
+    *self = lg_self_cpu();
+}
+
+
+static void
+lg_ev_start(int64_t now)
+{
+    int         i;
+    lg_conn_t  *c;
+
+    fprintf(stderr, "loadgen: events from %d clients, window %d, "
+            "%.1f s warm-up, %.1f s counted\n", lg_ready, lg_conf.window,
+            lg_conf.warm, lg_conf.seconds);
+
+    lg_enter(LG_PH_EV_WARM, now);
+
+    for (i = 0; i < lg_opened; i++) {
+        c = &lg_conns[i];
+
+        if (c->state == LG_ST_READY && c->fd >= 0
+            && lg_ev_fill(c, now) != 0)
+        {
+            lg_sub_close(c);
+        }
+    }
+}
+
+
 /* one Engine.IO packet in a text message; -1 closes the connection */
 
 static int
@@ -820,6 +1062,13 @@ lg_sub_packet(lg_conn_t *c, const u_char *p, size_t n, int64_t now)
         if (p[1] == '2') {
             if (c->state == LG_ST_READY) {
                 lg_sub_event(p, n, now);
+            }
+            return 0;
+        }
+
+        if (p[1] == '3') {
+            if (c->state == LG_ST_READY && lg_conf.mode == LG_MODE_EVENTS) {
+                return lg_ev_ack(c, p, n, now);
             }
             return 0;
         }
@@ -1643,6 +1892,11 @@ lg_connect_done(int64_t now)
         lg_enter(LG_PH_HOLD, now);
         return;
 
+    case LG_MODE_EVENTS:
+        lg_write_ready_file();
+        lg_enter(LG_PH_SETTLE, now);
+        return;
+
     case LG_MODE_FANOUT:
         if (lg_conf.sub_only) {
             lg_write_ready_file();
@@ -1688,6 +1942,11 @@ lg_tick(int64_t now)
 
     case LG_PH_SETTLE:
         if (now - lg_phase_start >= lg_conf.settle * 1e6) {
+            if (lg_conf.mode == LG_MODE_EVENTS) {
+                lg_ev_start(now);
+                return;
+            }
+
             if (lg_conf.nrates == 0) {
                 lg_enter(LG_PH_DONE, now);
                 return;
@@ -1726,6 +1985,30 @@ lg_tick(int64_t now)
 
         lg_publish_end();
         lg_enter(LG_PH_DONE, now);
+        return;
+
+    case LG_PH_EV_WARM:
+        if (now - lg_phase_start >= lg_conf.warm * 1e6) {
+            lg_ev_cpu(lg_cpu0, &lg_self0);
+            lg_ev_t0 = lg_now();
+            lg_enter(LG_PH_EV_RUN, lg_ev_t0);
+        }
+        return;
+
+    case LG_PH_EV_RUN:
+        if (now - lg_phase_start >= lg_conf.seconds * 1e6) {
+            lg_ev_t1 = lg_now();
+            lg_ev_cpu(lg_cpu1, &lg_self1);
+            lg_enter(LG_PH_EV_DRAIN, lg_ev_t1);
+        }
+        return;
+
+    case LG_PH_EV_DRAIN:
+        if (lg_ev_sent == lg_ev_acked + lg_ev_lost
+            || now - lg_phase_start > lg_conf.drain * 1e6)
+        {
+            lg_enter(LG_PH_DONE, now);
+        }
         return;
 
     case LG_PH_LISTEN:
@@ -1846,12 +2129,53 @@ lg_print_result(void)
     int     i;
     double  best_rate, best_del;
 
-    static const char  *modes[] = { "hold", "connect", "fanout" };
+    static const char  *modes[] = { "hold", "connect", "fanout",
+                                    "events" };
 
     printf("{\"mode\":\"%s\",\"port\":%d,\"nsp\":\"%s\",\"pid\":%d,",
            modes[lg_conf.mode], lg_conf.port, lg_conf.nsp, getpid());
 
     lg_print_conn();
+
+    if (lg_conf.mode == LG_MODE_EVENTS) {
+        double  secs;
+
+        secs = lg_ev_t1 > lg_ev_t0 ? (double) (lg_ev_t1 - lg_ev_t0) / 1e6
+                                   : 0;
+
+        printf(",\"cookie_bytes\":%d,\"acks\":{\"window\":%d,"
+               "\"payload\":%d,\"warm_seconds\":%.2f,\"seconds\":%.4f,"
+               "\"sent\":%llu,\"acked\":%llu,\"counted\":%llu,"
+               "\"bad\":%llu,\"lost\":%llu,\"unanswered\":%lld,"
+               "\"acks_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+               "\"max_ms\":%.3f,\"hz\":%ld,\"gen_cpu_s\":%.4f,\"cpu\":[",
+               lg_conf.cookie_bytes, lg_conf.window, lg_conf.payload,
+               lg_conf.warm, secs, (unsigned long long) lg_ev_sent,
+               (unsigned long long) lg_ev_acked,
+               (unsigned long long) lg_ev_counted,
+               (unsigned long long) lg_ev_bad,
+               (unsigned long long) lg_ev_lost,
+               (long long) (lg_ev_sent - lg_ev_acked - lg_ev_lost),
+               secs > 0 ? (double) lg_ev_counted / secs : 0,
+               lg_hist_pct_ms(&lg_ev_hist, 50),
+               lg_hist_pct_ms(&lg_ev_hist, 99),
+               (double) lg_ev_hist.max / 1000.0, sysconf(_SC_CLK_TCK),
+               lg_self1 - lg_self0);
+
+        for (i = 0; i < lg_conf.ncpu_pids; i++) {
+            printf("%s{\"pid\":%d,\"ticks\":%llu,\"utime\":%llu,"
+                   "\"stime\":%llu}", i ? "," : "", lg_conf.cpu_pids[i],
+                   (unsigned long long) (lg_cpu1[i][0] + lg_cpu1[i][1]
+                                         - lg_cpu0[i][0] - lg_cpu0[i][1]),
+                   (unsigned long long) (lg_cpu1[i][0] - lg_cpu0[i][0]),
+                   (unsigned long long) (lg_cpu1[i][1] - lg_cpu0[i][1]));
+        }
+
+        printf("]}");
+
+    } else if (lg_conf.cookie_bytes > 0) {
+        printf(",\"cookie_bytes\":%d", lg_conf.cookie_bytes);
+    }
 
     if (lg_conf.mode == LG_MODE_FANOUT) {
         best_rate = 0;
@@ -1909,7 +2233,10 @@ static void
 lg_usage(void)
 {
     fprintf(stderr,
-        "usage: loadgen --port P [--mode hold|connect|fanout] [--conns N]\n"
+        "usage: loadgen --port P [--mode hold|connect|fanout|events]\n"
+        "  [--conns N] [--cookie-bytes B]\n"
+        "  events: [--window 1] [--warm 2] [--seconds S] [--payload 100]\n"
+        "          [--cpu-pid PID]... (at most 4)\n"
         "  [--host 127.0.0.1] [--addrs 16] [--nsp /chat] [--room R]\n"
         "  [--path /socket.io/] [--push-path /_ws/push] [--inflight 500]\n"
         "  [--seconds S] [--rates r1,r2,.. (messages/s)] [--probe r]\n"
@@ -1974,6 +2301,10 @@ lg_parse_args(int argc, char **argv)
         { "hist", no_argument, NULL, 'h' },
         { "busy-poll", no_argument, NULL, 'B' },
         { "ready-file", required_argument, NULL, 'f' },
+        { "cookie-bytes", required_argument, NULL, 'C' },
+        { "window", required_argument, NULL, 'w' },
+        { "warm", required_argument, NULL, 'W' },
+        { "cpu-pid", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -2000,6 +2331,16 @@ lg_parse_args(int argc, char **argv)
         case 'h': lg_conf.hist_out = 1; break;
         case 'B': lg_conf.busy = 1; break;
         case 'f': lg_conf.ready_file = optarg; break;
+        case 'C': lg_conf.cookie_bytes = atoi(optarg); break;
+        case 'w': lg_conf.window = atoi(optarg); break;
+        case 'W': lg_conf.warm = atof(optarg); break;
+
+        case 'c':
+            if (lg_conf.ncpu_pids == LG_MAX_CPU_PIDS) {
+                return -1;
+            }
+            lg_conf.cpu_pids[lg_conf.ncpu_pids++] = atoi(optarg);
+            break;
 
         case 'r':
             if (lg_parse_rates(optarg) != 0) {
@@ -2014,6 +2355,8 @@ lg_parse_args(int argc, char **argv)
                 lg_conf.mode = LG_MODE_CONNECT;
             } else if (strcmp(optarg, "fanout") == 0) {
                 lg_conf.mode = LG_MODE_FANOUT;
+            } else if (strcmp(optarg, "events") == 0) {
+                lg_conf.mode = LG_MODE_EVENTS;
             } else {
                 return -1;
             }
@@ -2028,7 +2371,10 @@ lg_parse_args(int argc, char **argv)
         || lg_conf.addrs < 1 || lg_conf.addrs > 254 || lg_conf.inflight < 1
         || lg_conf.nsp[0] != '/' || strlen(lg_conf.nsp) > 200
         || (lg_conf.room && strlen(lg_conf.room) > 200)
-        || lg_conf.payload < 0 || lg_conf.payload > 900)
+        || lg_conf.payload < 0 || lg_conf.payload > 900
+        || lg_conf.cookie_bytes < 0 || lg_conf.cookie_bytes > 1500
+        || lg_conf.window < 1 || lg_conf.window > LG_WIN_MAX
+        || (lg_conf.mode == LG_MODE_EVENTS && lg_conf.payload > 400))
     {
         return -1;
     }
@@ -2079,6 +2425,17 @@ main(int argc, char **argv)
     }
 
     lg_nsp_prefix_len = strlen(lg_nsp_prefix);
+
+    /* "Cookie: " + B bytes of value: sid=xxx... */
+    if (lg_conf.cookie_bytes > 0) {
+        n = snprintf(lg_cookie, sizeof(lg_cookie), "Cookie: sid=");
+        for (i = 4; i < lg_conf.cookie_bytes; i++) {
+            lg_cookie[n++] = (char) ('a' + i % 26);
+        }
+        lg_cookie[n++] = '\r';
+        lg_cookie[n++] = '\n';
+        lg_cookie[n] = '\0';
+    }
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;

@@ -198,6 +198,7 @@ function summarize(raw) {
     const get = (s) => (servers[s] = servers[s] || {
         memory: {}, pss: {}, connect: [], fanout: [], probe_p50: [],
         probe_p99: [], saturation: [], notes: [], workers: null,
+        events: null,
     });
     const runs = (s) => (s.workers = s.workers || { memory: [],
         fanout: [] });
@@ -269,6 +270,49 @@ function summarize(raw) {
                 (x) => x.delivered_per_s)));
             break;
         }
+        case 'events': {
+            const a = r && r.acks;
+            if (!a || r.connected < rec.n || !(a.counted > 0)) {
+                s.notes.push('events run ' + rec.run + ': '
+                    + (r ? r.connected : 0) + ' of ' + rec.n
+                    + ' connected, ' + (a ? a.counted : 0) + ' acks');
+                break;
+            }
+            if (a.bad || a.lost || a.unanswered || r.closed) {
+                s.notes.push('events run ' + rec.run + ': ' + a.bad
+                    + ' acks out of order, ' + a.lost + ' lost, '
+                    + a.unanswered + ' unanswered, ' + r.closed
+                    + ' clients closed');
+            }
+            const e = (s.events = s.events || {});
+            const add = (k, v) => (e[k] = e[k] || []).push(v);
+            /* CPU seconds over the counted seconds: per ack in µs, and
+               the share of one CPU */
+            const cpu = (x, k) => (x ? x[k] / a.hz : null);
+            const per = (sec) => (sec === null ? null
+                : sec * 1e6 / a.counted);
+            const busy = (sec) => (sec === null ? null : sec / a.seconds);
+            const srv = a.cpu[0];
+            const app = a.cpu[1];
+
+            add('acks_per_s', a.acks_per_s);
+            add('p50_ms', a.p50_ms);
+            add('p99_ms', a.p99_ms);
+            add('server_us', per(cpu(srv, 'ticks')));
+            add('server_user_us', per(cpu(srv, 'utime')));
+            add('server_sys_us', per(cpu(srv, 'stime')));
+            add('server_busy', busy(cpu(srv, 'ticks')));
+            if (app) {
+                add('app_us', per(cpu(app, 'ticks')));
+                add('app_user_us', per(cpu(app, 'utime')));
+                add('app_sys_us', per(cpu(app, 'stime')));
+                add('app_busy', busy(cpu(app, 'ticks')));
+            }
+            add('gen_us', per(a.gen_cpu_s));
+            add('gen_busy', busy(a.gen_cpu_s));
+            e.cpus = rec.cpus;
+            break;
+        }
         case 'slots':
             s.slots = {
                 measured: (rec.rss_big_kb - rec.rss_small_kb) * 1024
@@ -325,6 +369,9 @@ function summarize(raw) {
             saturation_deliveries_per_s: { median: median(s.saturation),
                 runs: s.saturation },
             slots: s.slots || null,
+            ...(s.events ? { events: Object.fromEntries(Object.entries(
+                s.events).map(([k, v]) => [k, k === 'cpus' ? v
+                    : { median: median(v), runs: v }])) } : {}),
             ...(s.workers ? { workers: s.workers } : {}),
             notes: s.notes,
         };
@@ -347,13 +394,15 @@ function fmt(v, kind, floor) {
         return Math.round(v).toLocaleString('en-US');
     case 'ms':
         return v.toFixed(1) + ' ms';
+    case 'us':
+        return v.toFixed(1) + ' µs';
     default:
         return String(v);
     }
 }
 
 function ratio(a, b, floor) {
-    if (a === null || b === null || a === undefined || b === undefined) {
+    if (typeof a !== 'number' || typeof b !== 'number') {
         return '-';
     }
     if (b === 0) {
@@ -375,9 +424,20 @@ function table(sum, meta) {
     const mws = sum[mw] && sum[mw].workers;
     const cpus = mws ? Object.keys(mws.fanout_share_by_cpu).sort((a, b) =>
         a.localeCompare(b, 'en', { numeric: true })) : [];
+    /* the app hooks: ngx_ws_hooks in the ngx_ws column, beside Node */
+    const hk = 'hooks';
+    const ev = (k) => (s) => (s.events && s.events[k]
+        ? s.events[k].median : null);
+    const pc = (x) => (x === null ? '?' : Math.round(100 * x) + ' %');
+    const f1 = (x) => (x === null ? '?' : x.toFixed(1));
+    const en = (meta.ev_n || 1000).toLocaleString('en-US');
     const rows = [
         ['idle memory / connection @ ' + n, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median],
+        ['idle memory / connection @ ' + n + ', hooks, '
+            + (meta.cookie_bytes || 200) + '-byte cookie', 'kb',
+            (s) => (s.memory_per_conn_bytes[meta.n] || {}).median,
+            'ngx_ws_hooks'],
         ['idle memory / connection @ ' + n + ws + ' (sum of RSS)', 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median, mw],
         ['idle memory / connection @ ' + nb, 'kb',
@@ -400,6 +460,27 @@ function table(sum, meta) {
             (s) => s.saturation_deliveries_per_s.median],
         ['highest delivered/s seen (any step)' + ws, 'rate',
             (s) => s.saturation_deliveries_per_s.median, mw],
+        ['events with acks/s, ' + en + ' clients, ' + (meta.ev_window || 1)
+            + ' outstanding each (ngx_ws: event hook)', 'rate',
+            ev('acks_per_s'), hk],
+        ['ack p50 (events with acks)', 'ms', ev('p50_ms'), hk],
+        ['ack p99 (events with acks)', 'ms', ev('p99_ms'), hk],
+        ['CPU / event: nginx worker, or Node (user + sys)', 'text',
+            (s) => (s.events ? fmt(ev('server_us')(s), 'us') + ' ('
+                + f1(ev('server_user_us')(s)) + ' + '
+                + f1(ev('server_sys_us')(s)) + ')' : null), hk],
+        ['CPU / event: the app behind the hook (user + sys)', 'text',
+            (s) => (s.events && s.events.app_us ? fmt(ev('app_us')(s), 'us')
+                + ' (' + f1(ev('app_user_us')(s)) + ' + '
+                + f1(ev('app_sys_us')(s)) + ')' : null),
+            'ngx_ws_hooks'],
+        ['CPU busy, events: nginx + app (CPU ' + (meta.cpu_server || 0)
+            + ') or Node; generator (CPU ' + (meta.cpu_gen || 1) + ')',
+            'text',
+            (s) => (s.events ? (s.events.app_busy
+                ? pc(ev('server_busy')(s)) + ' + ' + pc(ev('app_busy')(s))
+                : pc(ev('server_busy')(s))) + '; '
+                + pc(ev('gen_busy')(s)) : null), hk],
         [ws.slice(2) + ': subscribers on the worker on CPU '
             + cpus.join(' / '), 'text', (s) => cpus.map((c) =>
             (100 * s.workers.fanout_share_by_cpu[c].median).toFixed(1)
@@ -415,10 +496,19 @@ function table(sum, meta) {
     const floor = Number(String(meta.ladder).split(',')[0]);
 
     for (const [label, kind, f, srv] of rows) {
-        if (srv && !mws) {
+        if (srv === mw && !mws) {
             continue;
         }
-        const v = srv ? [m(srv, f), null, null] : cols.map((c) => m(c, f));
+        if (srv === hk && !sum.ngx_ws_hooks && !(sum.node
+            && sum.node.events)) {
+            continue;
+        }
+        if (srv && srv !== hk && srv !== mw && !sum[srv]) {
+            continue;
+        }
+        const v = srv === hk
+            ? ['ngx_ws_hooks', 'node', 'climit'].map((c) => m(c, f))
+            : srv ? [m(srv, f), null, null] : cols.map((c) => m(c, f));
         const fl = kind === 'fanout' ? floor : 0;
         lines.push([label, ...v.map((x) => fmt(x, kind, floor)),
             ratio(v[0], v[1], fl), ratio(v[0], v[2], fl)]);

@@ -5,9 +5,10 @@
 #
 # The side-by-side benchmark: ngx_ws, the Node socket.io reference and the
 # C limit, one after the other, each server pinned to one CPU and the load
-# generator on the other; then ngx_ws again with BENCH_WORKERS workers (one
-# per CPU of BENCH_CPU_WORKERS, the generator sharing BENCH_CPU_GEN with one
-# of them).  Prints one table and writes the results as JSON to
+# generator on the other; ngx_ws with its app hooks (ngx_ws_hooks: the
+# minimal app bench/app/app.mjs on the server's CPU); then ngx_ws again with
+# BENCH_WORKERS workers (one per CPU of BENCH_CPU_WORKERS, the generator
+# sharing BENCH_CPU_GEN with one of them).  Prints one table and writes the results as JSON to
 # bench/results/<date>-<commit>.json and bench/results/latest.json.
 #
 #   bench/run.sh NGINX_BIN MODULE BUILD_DIR        (what `make bench` runs)
@@ -41,15 +42,35 @@ WARMUP=${BENCH_WARMUP:-500}             # connections opened and closed first
 # reused by the measured ones and would hide up to WARMUP_MEM of them
 WARMUP_MEM=${BENCH_WARMUP_MEM:-100}
 PER_PROC=${BENCH_PER_PROC:-19000}       # connections per loadgen process
-SERVERS=${BENCH_SERVERS:-ngx_ws,ngx_ws_workers,node,climit}
+SERVERS=${BENCH_SERVERS:-ngx_ws,ngx_ws_hooks,ngx_ws_workers,node,climit}
+# which measurements (ngx_ws_hooks: memory at N and events only; climit:
+# no events)
+METRICS=${BENCH_METRICS:-memory,connect,fanout,events}
 CPU_SERVER=${BENCH_CPU_SERVER:-0}
 CPU_GEN=${BENCH_CPU_GEN:-1}
+# the app behind ngx_ws's hooks: on the server's CPU, so that the server
+# side (nginx + app) has one CPU as Node has
+CPU_APP=${BENCH_CPU_APP:-$CPU_SERVER}
+# the events row: clients, events outstanding per client, seconds counted
+# (after EV_WARM seconds not counted); the cookie every client of
+# ngx_ws_hooks (memory and events) and of Node (events) sends
+EV_N=${BENCH_EV_N:-1000}
+EV_WINDOW=${BENCH_EV_WINDOW:-1}
+EV_SECONDS=${BENCH_EV_SECONDS:-10}
+EV_WARM=${BENCH_EV_WARM:-3}
+COOKIE_BYTES=${BENCH_COOKIE_BYTES:-200}
+# idle keep-alive connections to the app, and hook calls in flight per
+# worker: as many calls as kept connections, or nginx opens (and closes)
+# a connection for each call beyond them
+KEEPALIVE=${BENCH_KEEPALIVE:-32}
+HOOK_CONC=${BENCH_HOOK_CONCURRENCY:-$KEEPALIVE}
 # ngx_ws_workers: worker_processes WORKERS, listen ... reuseport, worker i
 # pinned to the i-th CPU of CPU_WORKERS (worker_cpu_affinity); with 2 CPUs
 # the generator (CPU_GEN) shares a CPU with one worker
 WORKERS=${BENCH_WORKERS:-2}
 CPU_WORKERS=${BENCH_CPU_WORKERS:-0,1}
 PORT=${BENCH_PORT:-18400}
+APP_PORT=${BENCH_APP_PORT:-$((PORT + 1))}
 RESULTS=${BENCH_RESULTS:-$BENCH/results}
 SHARED=${BENCH_SHARED:-$REPO/../shared}
 CC=${CC:-cc}
@@ -61,6 +82,8 @@ LOG=$BUILD_DIR/log
 SRV_MAIN=
 SRV_PID=
 SRV_PIDS=
+APP_PID=
+HOLD_ARGS=
 
 mkdir -p "$BUILD_DIR" "$LOG" "$RESULTS" || exit 1
 : > "$RAW"
@@ -206,14 +229,33 @@ cpu_masks() {
     echo "$out"
 }
 
-# ngx_conf WORKER_CONNECTIONS [WORKERS]: with more than one worker, each has
-# its own listening socket (reuseport: the kernel spreads the connections
-# by a hash of the addresses) and its own CPU
+# ngx_conf WORKER_CONNECTIONS [WORKERS [HOOKS]]: with more than one
+# worker, each has its own listening socket (reuseport: the kernel spreads
+# the connections by a hash of the addresses) and its own CPU; HOOKS=1:
+# the connect, event and disconnect hooks to the app on APP_PORT, through
+# an upstream with keep-alive connections
 ngx_conf() {
     local prefix=$BUILD_DIR/nginx wc=$1 w=${2:-1} affinity= reuseport=
+    local upstream= hooks= hookloc=
     if [ "$w" -gt 1 ]; then
         affinity="worker_cpu_affinity$(cpu_masks "$CPU_WORKERS");"
         reuseport=" reuseport"
+    fi
+    if [ "${3:-0}" = 1 ]; then
+        upstream="upstream bench_app {
+        server 127.0.0.1:$APP_PORT;
+        keepalive $KEEPALIVE;
+    }"
+        hooks="ws_hook_connect /_hook/connect;
+            ws_hook_event /_hook/event;
+            ws_hook_disconnect /_hook/disconnect;
+            ws_hook_concurrency $HOOK_CONC;"
+        hookloc="location /_hook/ {
+            internal;
+            proxy_pass http://bench_app/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }"
     fi
     mkdir -p "$prefix/tmp"
     cat > "$prefix/nginx.conf" <<EOF
@@ -238,13 +280,18 @@ http {
     uwsgi_temp_path $prefix/tmp/uwsgi;
     scgi_temp_path $prefix/tmp/scgi;
 
+    $upstream
+
     server {
         listen 127.0.0.1:$PORT backlog=4096$reuseport;
 
         location /socket.io/ {
             ws_socketio;
             ws_namespace /chat;
+            $hooks
         }
+
+        $hookloc
 
         location = /_ws/push {
             ws_push;
@@ -260,20 +307,33 @@ EOF
 
 # start_server NAME [worker_connections]: sets SRV_MAIN (what to stop) and
 # SRV_PID (what to measure: nginx's worker, the Node or C process);
-# SRV_PIDS: every process measured (the workers of ngx_ws_workers)
+# SRV_PIDS: every process measured (the workers of ngx_ws_workers);
+# APP_PID: the app behind the hooks (ngx_ws_hooks)
 start_server() {
-    local i
+    local i hooks=0
     SRV_MAIN=
     SRV_PID=
     SRV_PIDS=
+    APP_PID=
 
     case $1 in
-    ngx_ws)
+    ngx_ws|ngx_ws_hooks)
+        if [ "$1" = ngx_ws_hooks ]; then
+            hooks=1
+            taskset -c "$CPU_APP" node "$BENCH/app/app.mjs" "$APP_PORT" \
+                >>"$LOG/app.log" 2>&1 &
+            APP_PID=$!
+            for i in $(seq 1 100); do
+                curl -s -o /dev/null -m 1 "http://127.0.0.1:$APP_PORT/" \
+                    && break
+                sleep 0.1
+            done
+        fi
         # Above 15/16 of worker_connections in use nginx closes connections
         # still waiting for their request (ngx_drain_connections): slots
         # must outnumber the 19,000 sockets by more than 1/16, although
         # open files stay capped at 20,000.
-        ngx_conf "${2:-24000}"
+        ngx_conf "${2:-24000}" 1 "$hooks"
         taskset -c "$CPU_SERVER" "$NGINX_BIN" -p "$BUILD_DIR/nginx/" \
             -e "$BUILD_DIR/nginx/error.log" \
             -c "$BUILD_DIR/nginx/nginx.conf" >>"$LOG/ngx_ws.log" 2>&1 &
@@ -328,6 +388,11 @@ stop_server() {
         kill -TERM "$SRV_MAIN" 2>/dev/null
         wait "$SRV_MAIN" 2>/dev/null
     fi
+    if [ -n "$APP_PID" ]; then
+        kill -TERM "$APP_PID" 2>/dev/null
+        wait "$APP_PID" 2>/dev/null
+    fi
+    APP_PID=
     SRV_MAIN=
     SRV_PID=
     SRV_PIDS=
@@ -442,7 +507,7 @@ measure_memory() {
 
     if [ "$n" -le "$PER_PROC" ]; then
         taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode hold \
-            --conns "$n" --seconds 600 --ready-file "$ready" \
+            --conns "$n" --seconds 600 --ready-file "$ready" $HOLD_ARGS \
             > "$out" 2>>"$LOG/loadgen.log" &
         lpid=$!
         wait_file "$ready" 300
@@ -453,7 +518,7 @@ $(workers_json),\"health\":$(health_json)"
         kill -TERM "$lpid" 2>/dev/null
         wait "$lpid" 2>/dev/null
     else
-        LG_READY=$ready lg "$out" hold "$n" --seconds 600 &
+        LG_READY=$ready lg "$out" hold "$n" --seconds 600 $HOLD_ARGS &
         lpid=$!
         wait_file "$ready" 300
         sleep "$SETTLE"
@@ -465,7 +530,8 @@ $(workers_json),\"health\":$(health_json)"
     fi
 
     record "{\"server\":\"$srv\",\"metric\":\"memory\",\"n\":$n,\"run\":$run,\
-\"rss_base_kb\":$base,\"rss_kb\":$rss$extra,\"result\":$(json_or_null "$out")}"
+\"hold_args\":\"$HOLD_ARGS\",\"rss_base_kb\":$base,\"rss_kb\":$rss$extra,\
+\"result\":$(json_or_null "$out")}"
     say "$srv memory n=$n run $run: RSS $base -> $rss kB"
     stop_server
 }
@@ -480,6 +546,36 @@ measure_connect() {
 \"run\":$run,\"result\":$(json_or_null "$out")}"
     say "$srv connect run $run: $(grep -o '"connects_per_s":[0-9.]*' "$out")"
     stop_server
+}
+
+# events with acks: EV_N clients, each with EV_WINDOW events outstanding,
+# for EV_WARM + EV_SECONDS; loadgen reads the CPU time (utime + stime in
+# /proc/PID/stat) of the server process and of the app over the counted
+# seconds, and its own
+measure_events() {
+    local srv=$1 run=$2 out=$BUILD_DIR/events.json cpus
+
+    start_server "$srv" || return 1
+    warmup
+    taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode events \
+        --conns "$EV_N" --window "$EV_WINDOW" --warm "$EV_WARM" \
+        --seconds "$EV_SECONDS" --cookie-bytes "$COOKIE_BYTES" \
+        --cpu-pid "$SRV_PID" ${APP_PID:+--cpu-pid "$APP_PID"} \
+        > "$out" 2>>"$LOG/loadgen.log"
+    cpus="\"server\":\"$CPU_SERVER\",\"gen\":\"$CPU_GEN\""
+    [ -n "$APP_PID" ] && cpus="$cpus,\"app\":\"$CPU_APP\""
+    record "{\"server\":\"$srv\",\"metric\":\"events\",\"n\":$EV_N,\
+\"run\":$run,\"pids\":{\"server\":$SRV_PID${APP_PID:+,\"app\":$APP_PID}},\
+\"cpus\":{$cpus},\"result\":$(json_or_null "$out")}"
+    say "$srv events run $run: $(grep -o '"acks_per_s":[0-9.]*' "$out")" \
+        "$(grep -o '"p99_ms":[0-9.]*' "$out")" \
+        "cpu ticks $(grep -o '"cpu":\[[^]]*\]' "$out")"
+    stop_server
+}
+
+has_metric() {
+    case ",$METRICS," in *",$1,"*) return 0 ;; esac
+    return 1
 }
 
 # the ladder in messages/s from index $1 on
@@ -559,18 +655,42 @@ bench_server() {
     local srv=$1 run from
 
     say "=== $srv"
-    [ "$srv" = ngx_ws ] && measure_slots
+    if [ "$srv" = ngx_ws_hooks ]; then
+        # the hooks: idle memory at N with every client sending a cookie
+        # (its connect through the connect hook), and events with acks
+        if has_metric memory; then
+            HOLD_ARGS="--cookie-bytes $COOKIE_BYTES"
+            for run in $(seq 1 "$RUNS"); do
+                measure_memory "$srv" "$N" "$run"
+            done
+            HOLD_ARGS=
+        fi
+        if has_metric events; then
+            for run in $(seq 1 "$RUNS"); do
+                measure_events "$srv" "$run"
+            done
+        fi
+        return
+    fi
+    [ "$srv" = ngx_ws ] && has_metric memory && measure_slots
     for run in $(seq 1 "$RUNS"); do
+        has_metric memory || break
         measure_memory "$srv" "$N" "$run"
         # several workers: memory at N and fan-out only
         [ "$srv" = ngx_ws_workers ] && continue
         measure_memory "$srv" "$N_BIG" "$run"
     done
-    if [ "$srv" != ngx_ws_workers ]; then
+    if [ "$srv" != ngx_ws_workers ] && has_metric connect; then
         for run in $(seq 1 "$RUNS"); do
             measure_connect "$srv" "$run"
         done
     fi
+    if [ "$srv" = node ] && has_metric events; then
+        for run in $(seq 1 "$RUNS"); do
+            measure_events "$srv" "$run"
+        done
+    fi
+    has_metric fanout || return
     from=0
     for run in $(seq 1 "$RUNS"); do
         measure_fanout "$srv" "$run" "$from"
@@ -588,6 +708,16 @@ for srv in ${SERVERS//,/ }; do
             bench_server ngx_ws
         else
             say "no $MODULE or $NGINX_BIN: the ngx_ws column is skipped"
+        fi
+        ;;
+    ngx_ws_hooks)
+        if [ -f "$MODULE" ] && [ -x "$NGINX_BIN" ] \
+           && command -v node >/dev/null
+        then
+            bench_server ngx_ws_hooks
+        else
+            say "no $MODULE, no $NGINX_BIN or no node:" \
+                "the rows of the app hooks are skipped"
         fi
         ;;
     ngx_ws_workers)
@@ -622,6 +752,9 @@ node "$BENCH/report.js" report "$RAW" \
 \"n_big\":$N_BIG,\"step_seconds\":$STEP_S,\"ladder\":\"$LADDER\",\
 \"probe\":$PROBE,\"p99_ms\":$P99_MS,\"cpus\":$(nproc),\
 \"cpu_server\":\"$CPU_SERVER\",\"cpu_gen\":\"$CPU_GEN\",\"workers\":$WORKERS,\
-\"cpu_workers\":\"$CPU_WORKERS\",\
+\"cpu_workers\":\"$CPU_WORKERS\",\"cpu_app\":\"$CPU_APP\",\"ev_n\":$EV_N,\
+\"ev_window\":$EV_WINDOW,\"ev_seconds\":$EV_SECONDS,\"ev_warm\":$EV_WARM,\
+\"cookie_bytes\":$COOKIE_BYTES,\"keepalive\":$KEEPALIVE,\
+\"hook_concurrency\":$HOOK_CONC,\"metrics\":\"$METRICS\",\
 \"kernel\":\"$(uname -r)\",\"cpu\":\"$(awk -F': ' '/model name/ \
 { print $2; exit }' /proc/cpuinfo | tr -d '"')\"}"

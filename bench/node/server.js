@@ -15,6 +15,9 @@
  *                   {"op":"disconnect","close":bool, ...}
  *   GET /health     {"status":"ok","pid":..,"connections":..,...}
  *
+ * and a client's "msg" event with an ack is acknowledged with its own
+ * arguments (the events row).
+ *
  * Usage: node server.js [PORT]    (or PORT=...; listens on 127.0.0.1)
  */
 
@@ -35,6 +38,23 @@ const io = new Server(httpServer);
 
 /* Namespaces are created up front: io.of() on a push must not create one. */
 const namespaces = new Map([['/', io.of('/')], ['/chat', io.of('/chat')]]);
+
+/*
+ * The events-with-acks row: "msg" from a client is acknowledged at once
+ * with its own arguments, as bench/app/app.mjs does behind ngx_ws's event
+ * hook.
+ */
+for (const nsp of namespaces.values()) {
+    nsp.on('connection', (socket) => {
+        socket.on('msg', (...args) => {
+            const ack = args.pop();
+
+            if (typeof ack === 'function') {
+                ack(...args);
+            }
+        });
+    });
+}
 
 function reply(res, status, obj) {
     const body = JSON.stringify(obj);
