@@ -655,7 +655,7 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
     ngx_memzero(&ngx_ws_worker, sizeof(ngx_ws_worker_t));
 
     ngx_rbtree_init(&ngx_ws_worker.sessions, &ngx_ws_worker.sentinel,
-                    ngx_str_rbtree_insert_value);
+                    ngx_ws_id_rbtree_insert_value);
     ngx_queue_init(&ngx_ws_worker.calls_wait);
 
     ngx_ws_worker.start = ngx_time();
@@ -677,13 +677,21 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
         nsp[i].name = name[i];
         ngx_queue_init(&nsp[i].sockets);
         ngx_rbtree_init(&nsp[i].ids, &nsp[i].ids_sentinel,
-                        ngx_str_rbtree_insert_value);
+                        ngx_ws_id_rbtree_insert_value);
         ngx_rbtree_init(&nsp[i].rooms, &nsp[i].rooms_sentinel,
                         ngx_str_rbtree_insert_value);
     }
 
     ngx_ws_worker.nsps = nsp;
     ngx_ws_worker.nnsps = wmcf->namespaces.nelts;
+
+    /* the cache manager and loader serve no clients: not in the zone */
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
 
     if (ngx_ws_zone_attach(cycle) != NGX_OK
         || ngx_ws_broker_init(cycle) != NGX_OK)

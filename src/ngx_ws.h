@@ -96,6 +96,8 @@ typedef struct {
     size_t                     used;
     uint64_t                   next_seq;
     uint64_t                   first_seq;      /* the oldest one kept */
+    uint64_t                   wrap_seq;       /* the last one written at
+                                                  the ring's start */
 
     ngx_uint_t                 generation;
     ngx_uint_t                 nnsps;
@@ -146,7 +148,8 @@ struct ngx_ws_call_s {
     void                      *data;
     ngx_str_t                  uri;
     const char                *name;
-    ngx_uint_t                 answered;
+    unsigned                   answered:1;
+    unsigned                   finalized:1;
 };
 
 
@@ -195,11 +198,29 @@ struct ngx_ws_nsp_s {
 };
 
 
-/* An Engine.IO session: one WebSocket connection after the hand-off. */
+/*
+ * An Engine.IO session: one WebSocket connection after the hand-off.  The
+ * node of the worker's sid index comes first and the sid right after it
+ * (ngx_ws_id_rbtree_insert_value() finds ids there); the layout keeps the
+ * struct within 200 bytes, a malloc chunk of 208.
+ */
 struct ngx_ws_session_s {
+    ngx_rbtree_node_t          node;           /* worker's sid index */
+    u_char                     sid[NGX_WS_ID_LEN];
+
+    unsigned                   attachments:4;  /* binary frames expected */
+    unsigned                   pong_wait:1;
+    unsigned                   connected:1;
+    unsigned                   closing:1;
+    unsigned                   peer_closed:1;
+    unsigned                   discard:1;
+    unsigned                   error:1;
+    unsigned                   b64:1;
+    unsigned                   started:1;
+    unsigned                   throttled:1;    /* the hook queue is full */
+
     ngx_connection_t          *connection;
     ngx_ws_loc_conf_t         *conf;
-    ngx_str_node_t             node;           /* worker's sid index */
     ngx_ws_socket_t           *sockets;
 
     u_char                    *rbuf;           /* NULL while idle */
@@ -215,26 +236,16 @@ struct ngx_ws_session_s {
     ngx_msec_t                 heartbeat_at;
     ngx_msec_t                 connect_at;
 
-    unsigned                   attachments:4;  /* binary frames expected */
-    unsigned                   pong_wait:1;
-    unsigned                   connected:1;
-    unsigned                   closing:1;
-    unsigned                   peer_closed:1;
-    unsigned                   discard:1;
-    unsigned                   error:1;
-    unsigned                   b64:1;
-    unsigned                   started:1;
-    unsigned                   throttled:1;    /* the hook queue is full */
-
-    u_char                     sid[NGX_WS_ID_LEN];
-
     ngx_ws_hooks_t            *hooks;          /* NULL: no hooks */
 };
 
 
 /* A Socket.IO socket: a session's membership of one namespace. */
 struct ngx_ws_socket_s {
-    ngx_str_node_t             node;           /* nsp->ids */
+    ngx_rbtree_node_t          node;           /* nsp->ids, the id next */
+    u_char                     id[NGX_WS_ID_LEN];
+    unsigned                   pending:1;      /* the connect hook runs */
+    unsigned                   data_is_auth:1;
     ngx_queue_t                queue;          /* nsp->sockets */
     ngx_ws_session_t          *session;
     ngx_ws_nsp_t              *nsp;
@@ -245,9 +256,6 @@ struct ngx_ws_socket_s {
                                                   socket data the app sets */
     uint32_t                   data_len;
     uint32_t                   mark;           /* broadcast epoch */
-    u_char                     id[NGX_WS_ID_LEN];
-    unsigned                   pending:1;      /* the connect hook runs */
-    unsigned                   data_is_auth:1;
 };
 
 
@@ -361,6 +369,9 @@ void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code,
     const char *reason);
 void ngx_ws_session_close_all(void);
 ngx_ws_session_t *ngx_ws_session_find(u_char *sid);
+void ngx_ws_id_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+ngx_rbtree_node_t *ngx_ws_id_rbtree_lookup(ngx_rbtree_t *tree, u_char *id);
 ngx_int_t ngx_ws_id_generate(u_char *id);
 
 /* ngx_ws_socket.c */

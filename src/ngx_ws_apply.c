@@ -118,7 +118,7 @@ ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool, ngx_uint_t *matched)
             if (op->close) {
                 /* one socket per session in a namespace: no double free */
                 ngx_ws_session_close(sock[i]->session, NGX_WS_CLOSE_NORMAL,
-                                     "forced close");
+                                     "forced server close");
 
             } else {
                 ngx_ws_socket_disconnect(sock[i]);

@@ -132,6 +132,10 @@ ngx_ws_broker_append(ngx_ws_op_t *op, uint64_t *seq)
         ngx_ws_log_make_room(sh, need);
     }
 
+    if (sh->head == 0) {
+        sh->wrap_seq = sh->next_seq;
+    }
+
     rec = (ngx_ws_rec_t *) (sh->ring + sh->head);
     (void) ngx_ws_op_write(op, (u_char *) (rec + 1));
     rec->len = (uint32_t) len;
@@ -289,6 +293,15 @@ ngx_ws_broker_copy(uint64_t upto, u_char **buf, size_t *len,
     }
 
     while (w->applied < upto && w->applied + 1 < sh->next_seq) {
+
+        /*
+         * The record after a wrap is at the ring's start, whatever is left
+         * where its marker was (the marker may be gone already).
+         */
+
+        if (w->applied + 1 == sh->wrap_seq) {
+            w->pos = 0;
+        }
 
         rec = (ngx_ws_rec_t *) (sh->ring + w->pos);
 

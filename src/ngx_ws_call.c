@@ -27,6 +27,7 @@ static ngx_int_t ngx_ws_call_header(ngx_http_request_t *r, u_char *name,
     size_t nlen, u_char *value, size_t vlen);
 static ngx_int_t ngx_ws_call_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
+static void ngx_ws_call_event_handler(ngx_event_t *ev);
 static void ngx_ws_call_finalize(ngx_http_request_t *r);
 static void ngx_ws_call_close(ngx_connection_t *c);
 
@@ -163,6 +164,18 @@ ngx_ws_call_connection(ngx_ws_call_t *call, ngx_ws_hooks_t *hooks)
      */
     c->read->active = 1;
     c->write->active = 1;
+
+    /*
+     * What nginx does to a client connection, it may do to this one (a
+     * limit_req delay sets a timer on it, the event pipe writes to it):
+     * its events run the request's handlers, as ngx_http_request_handler
+     * does; it can always be written to, and has no TCP_NODELAY to set.
+     */
+
+    c->read->handler = ngx_ws_call_event_handler;
+    c->write->handler = ngx_ws_call_event_handler;
+    c->write->ready = 1;
+    c->tcp_nodelay = NGX_TCP_NODELAY_DISABLED;
 
     /* $remote_addr and the like in the hook's location: the client's */
 
@@ -305,6 +318,8 @@ ngx_ws_call_request(ngx_ws_call_t *call, ngx_ws_hooks_t *hooks, u_char *body,
     ctx->request = r;
     ctx->current_request = r;
 
+    ngx_http_set_ctx(r, call, ngx_ws_module);
+
     c->data = r;
     c->requests++;
 
@@ -391,9 +406,43 @@ ngx_ws_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 
 
 static void
+ngx_ws_call_event_handler(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (ev->write) {
+        r->write_event_handler(r);
+
+    } else {
+        r->read_event_handler(r);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The call's own request ends once its subrequest has been answered, and
+ * only then: everything goes.
+ */
+
+static void
 ngx_ws_call_finalize(ngx_http_request_t *r)
 {
+    ngx_ws_call_t       *call;
     ngx_http_cleanup_t  *cln;
+
+    call = ngx_http_get_module_ctx(r, ngx_ws_module);
+
+    if (call == NULL || !call->answered || call->finalized) {
+        return;
+    }
+
+    call->finalized = 1;
 
     if (--r->count) {
         return;

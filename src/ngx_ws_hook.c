@@ -66,6 +66,7 @@ static void ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks,
     ngx_ws_hook_item_t *item);
 static void ngx_ws_hook_next_handler(ngx_event_t *ev);
 static void ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks);
+static void ngx_ws_hook_wake(ngx_uint_t limit);
 static ngx_int_t ngx_ws_hook_send(ngx_ws_hooks_t *hooks,
     ngx_ws_hook_item_t *item);
 static u_char *ngx_ws_hook_connect_body(ngx_ws_call_t *call,
@@ -464,13 +465,19 @@ ngx_ws_hook_item(ngx_ws_socket_t *sock, ngx_uint_t type, size_t len)
 }
 
 
+/*
+ * Calls start from the event loop, never from inside what enqueued them
+ * (a broadcast being applied, a socket being destroyed): a call may end
+ * at once and run pushes of its own.
+ */
+
 static void
 ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
 {
     *hooks->tail = item;
     hooks->tail = &item->next;
 
-    ngx_ws_hook_dispatch(hooks);
+    ngx_post_event(&hooks->next, &ngx_posted_events);
 }
 
 
@@ -503,6 +510,11 @@ ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks)
             return;
         }
 
+        if (hooks->waiting) {
+            hooks->waiting = 0;
+            ngx_queue_remove(&hooks->wait);
+        }
+
         item = hooks->head;
         hooks->head = item->next;
 
@@ -521,8 +533,37 @@ ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks)
         }
     }
 
+    /* a queue that took no slot passes its turn on */
+
+    if (!hooks->busy) {
+        ngx_ws_hook_wake(hooks->conf->hook_concurrency);
+    }
+
     ngx_ws_hook_throttle(hooks);
     ngx_ws_hook_finish(hooks);
+}
+
+
+/* Queues waiting for a call slot get their turn, in order. */
+
+static void
+ngx_ws_hook_wake(ngx_uint_t limit)
+{
+    ngx_uint_t       n;
+    ngx_queue_t     *q;
+    ngx_ws_hooks_t  *next;
+
+    for (n = ngx_ws_worker.calls;
+         n < limit && !ngx_queue_empty(&ngx_ws_worker.calls_wait);
+         n++)
+    {
+        q = ngx_queue_head(&ngx_ws_worker.calls_wait);
+        ngx_queue_remove(q);
+
+        next = ngx_queue_data(q, ngx_ws_hooks_t, wait);
+        next->waiting = 0;
+        ngx_post_event(&next->next, &ngx_posted_events);
+    }
 }
 
 
@@ -825,17 +866,7 @@ ngx_ws_hook_done(ngx_ws_call_t *call, u_char *body, size_t len)
 
     ngx_post_event(&hooks->next, &ngx_posted_events);
 
-    if (!ngx_queue_empty(&ngx_ws_worker.calls_wait)) {
-        ngx_queue_t     *q;
-        ngx_ws_hooks_t  *next;
-
-        q = ngx_queue_head(&ngx_ws_worker.calls_wait);
-        ngx_queue_remove(q);
-
-        next = ngx_queue_data(q, ngx_ws_hooks_t, wait);
-        next->waiting = 0;
-        ngx_post_event(&next->next, &ngx_posted_events);
-    }
+    ngx_ws_hook_wake(hooks->conf->hook_concurrency);
 }
 
 

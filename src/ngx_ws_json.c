@@ -1185,25 +1185,37 @@ ngx_ws_json_unplace(const u_char *p, size_t len, const u_char **bins,
 
 /*
  * p is at a '{' of valid JSON: -1 if the object is no placeholder, -2 if
- * it is one with a bad "num", else its num.
+ * it is one with a bad "num", else its num.  Only an object of scalars
+ * can be one (socket.io-parser writes {"_placeholder":true,"num":N}): the
+ * look stops at the first member that is an array or an object, so that
+ * no byte is looked at again for each object around it.
  */
 
 static int
 ngx_ws_json_placeholder_num(u_char *p, u_char *end, unsigned nbins)
 {
-    int        num;
-    u_char    *k, *k_end, *v, *v_end;
-    unsigned   placeholder;
+    int                  num;
+    u_char              *k, *k_end, *v, *v_end;
+    unsigned             placeholder;
+    ngx_ws_json_type_e   type;
 
     num = -2;
     placeholder = 0;
 
-    for (p++;
-         (p = ngx_ws_json_object_next(p, end, &k, &k_end, &v, &v_end));
-         /* void */)
-    {
+    for (p = ngx_ws_json_skip_ws(p + 1, end); *p == '"'; /* void */) {
+        k = p;
+        k_end = ngx_ws_json_string(k, end);
+
+        v = ngx_ws_json_skip_ws(ngx_ws_json_skip_ws(k_end, end) + 1, end);
+
+        if (*v == '{' || *v == '[') {
+            return -1;
+        }
+
+        v_end = ngx_ws_json_value(v, end, &type);
+
         if (ngx_ws_json_string_eq(k, k_end, "_placeholder")) {
-            placeholder = (*v == 't');
+            placeholder = (type == NGX_WS_JSON_TRUE);
 
         } else if (ngx_ws_json_string_eq(k, k_end, "num")) {
             num = -2;
@@ -1222,6 +1234,14 @@ ngx_ws_json_placeholder_num(u_char *p, u_char *end, unsigned nbins)
                     num = -2;
                 }
             }
+        }
+
+        /* a ',' and the next key, or the closing '}' */
+
+        p = ngx_ws_json_skip_ws(v_end, end);
+
+        if (*p == ',') {
+            p = ngx_ws_json_skip_ws(p + 1, end);
         }
     }
 

@@ -210,8 +210,8 @@ ngx_ws_room_visit(ngx_ws_nsp_t *nsp, ngx_str_t *name, uint32_t epoch,
     }
 
     if (name->len == NGX_WS_ID_LEN) {
-        sock = (ngx_ws_socket_t *) ngx_str_rbtree_lookup(&nsp->ids, name,
-                                                         hash);
+        sock = (ngx_ws_socket_t *) ngx_ws_id_rbtree_lookup(&nsp->ids,
+                                                           name->data);
         if (sock) {
             n += ngx_ws_visit(sock, epoch, handler, data);
         }

@@ -130,11 +130,9 @@ ngx_ws_session_start(ngx_ws_session_t *s)
 
     /* only a session that owns its connection is in the worker's table */
 
-    s->node.str.data = s->sid;
-    s->node.str.len = NGX_WS_ID_LEN;
-    s->node.node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
+    s->node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
 
-    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node.node);
+    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node);
     ngx_ws_worker.nsessions++;
     s->started = 1;
 
@@ -675,20 +673,78 @@ ngx_ws_session_finalize(ngx_ws_session_t *s)
 ngx_ws_session_t *
 ngx_ws_session_find(u_char *sid)
 {
-    ngx_str_t          str;
-    ngx_str_node_t    *node;
+    return (ngx_ws_session_t *) ngx_ws_id_rbtree_lookup(
+                                          &ngx_ws_worker.sessions, sid);
+}
 
-    str.data = sid;
-    str.len = NGX_WS_ID_LEN;
 
-    node = ngx_str_rbtree_lookup(&ngx_ws_worker.sessions, &str,
-                                 ngx_crc32_short(sid, NGX_WS_ID_LEN));
-    if (node == NULL) {
-        return NULL;
+/*
+ * Trees of ids: sessions, sockets, the zone's registry.  Each node is
+ * followed by its 20-byte id; the key is the id's crc32.
+ */
+
+void
+ngx_ws_id_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t  **p;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            /* ngx_memcmp() casts without parentheses: the ids, as such */
+            p = (ngx_memcmp((u_char *) (node + 1), (u_char *) (temp + 1),
+                            NGX_WS_ID_LEN)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
     }
 
-    return (ngx_ws_session_t *) ((u_char *) node
-                                 - offsetof(ngx_ws_session_t, node));
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+ngx_rbtree_node_t *
+ngx_ws_id_rbtree_lookup(ngx_rbtree_t *tree, u_char *id)
+{
+    uint32_t            hash;
+    ngx_int_t           rc;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    hash = ngx_crc32_short(id, NGX_WS_ID_LEN);
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        rc = ngx_memcmp(id, (u_char *) (node + 1), NGX_WS_ID_LEN);
+
+        if (rc == 0) {
+            return node;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
 }
 
 
@@ -721,7 +777,7 @@ ngx_ws_session_free(ngx_ws_session_t *s)
     }
 
     if (s->started) {
-        ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node.node);
+        ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node);
         ngx_ws_worker.nsessions--;
 
         ngx_ws_registry_del(s->sid);

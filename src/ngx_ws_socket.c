@@ -100,6 +100,7 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
         s->attachments = pkt.attachments;
 
         if (pkt.type == NGX_WS_SIO_BINARY_EVENT
+            && pkt.data
             && s->conf->hook_event.len
             && ngx_ws_hook_binary_event(sock, &pkt) != NGX_OK)
         {
@@ -163,6 +164,11 @@ ngx_ws_socket_event(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt)
     ngx_ws_loc_conf_t  *conf;
 
     conf = sock->session->conf;
+
+    if (pkt->data == NULL) {
+        /* "42" names no event: socket.io dispatches nothing */
+        return NULL;
+    }
 
     if (conf->relays) {
         end = pkt->data + pkt->data_len;
@@ -231,7 +237,18 @@ ngx_ws_socket_relay(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt,
     op.nsp.data = sock->nsp->name.data;
     op.nsp.len = sock->nsp->name.len;
 
-    except.data = sock->id;
+    /*
+     * Names are copied: publishing applies other workers' operations
+     * first, and one of them may end this socket or its rooms.
+     */
+
+    except.data = ngx_pnalloc(pool, NGX_WS_ID_LEN);
+    if (except.data == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(except.data, sock->id, NGX_WS_ID_LEN);
     except.len = NGX_WS_ID_LEN;
     op.except = &except;
     op.nexcept = 1;
@@ -250,8 +267,16 @@ ngx_ws_socket_relay(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt,
 
     if (relay->room < 0) {
         for (m = sock->rooms; m; m = m->next) {
-            rooms[op.nrooms].data = m->room->node.str.data;
             rooms[op.nrooms].len = m->room->node.str.len;
+            rooms[op.nrooms].data = ngx_pnalloc(pool,
+                                                m->room->node.str.len + 1);
+            if (rooms[op.nrooms].data == NULL) {
+                ngx_destroy_pool(pool);
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(rooms[op.nrooms].data, m->room->node.str.data,
+                       m->room->node.str.len);
             op.nrooms++;
         }
 
@@ -278,7 +303,7 @@ ngx_ws_socket_relay(ngx_ws_socket_t *sock, ngx_ws_sio_packet_t *pkt,
             if (m->room->node.str.len == n
                 && ngx_memcmp(m->room->node.str.data, name, n) == 0)
             {
-                rooms[0].data = m->room->node.str.data;
+                rooms[0].data = name;
                 rooms[0].len = n;
                 op.nrooms = 1;
                 break;
@@ -481,10 +506,8 @@ ngx_ws_socket_accept(ngx_ws_socket_t *sock)
     ngx_queue_insert_tail(&nsp->sockets, &sock->queue);
     nsp->nsockets++;
 
-    sock->node.str.data = sock->id;
-    sock->node.str.len = NGX_WS_ID_LEN;
-    sock->node.node.key = ngx_crc32_short(sock->id, NGX_WS_ID_LEN);
-    ngx_rbtree_insert(&nsp->ids, &sock->node.node);
+    sock->node.key = ngx_crc32_short(sock->id, NGX_WS_ID_LEN);
+    ngx_rbtree_insert(&nsp->ids, &sock->node);
 
     ngx_ws_zone_count(nsp, 1);
 
@@ -582,7 +605,7 @@ ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
 
         ngx_ws_room_leave_all(sock);
 
-        ngx_rbtree_delete(&sock->nsp->ids, &sock->node.node);
+        ngx_rbtree_delete(&sock->nsp->ids, &sock->node);
         ngx_queue_remove(&sock->queue);
         sock->nsp->nsockets--;
 

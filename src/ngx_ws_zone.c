@@ -18,11 +18,11 @@
  */
 
 
-/* a registry entry: 64 bytes of slab */
+/* a registry entry, its id after the node as in every id tree: 64 bytes */
 typedef struct {
     ngx_rbtree_node_t          node;           /* key: crc32 of the id */
-    uint16_t                   slot;
     u_char                     id[NGX_WS_ID_LEN];
+    uint16_t                   slot;
 } ngx_ws_reg_t;
 
 
@@ -30,9 +30,6 @@ static ngx_int_t ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
 static void ngx_ws_zone_reap(ngx_ws_sh_t *sh);
 static void ngx_ws_zone_release(ngx_ws_sh_t *sh, ngx_uint_t slot);
 static ngx_uint_t ngx_ws_zone_nsp_index(ngx_ws_sh_t *sh, ngx_str_t *name);
-static ngx_ws_reg_t *ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id);
-static void ngx_ws_registry_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 static ngx_str_t  ngx_ws_zone_name = ngx_string("ngx_ws");
@@ -99,7 +96,7 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     ngx_rbtree_init(&sh->registry, &sh->sentinel,
-                    ngx_ws_registry_insert_value);
+                    ngx_ws_id_rbtree_insert_value);
 
     sh->shpool = shpool;
     sh->next_seq = 1;
@@ -368,7 +365,7 @@ ngx_ws_registry_del(u_char *id)
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    reg = ngx_ws_registry_lookup(w->sh, id);
+    reg = (ngx_ws_reg_t *) ngx_ws_id_rbtree_lookup(&w->sh->registry, id);
 
     if (reg && reg->slot == w->slot_index) {
         ngx_rbtree_delete(&w->sh->registry, &reg->node);
@@ -396,79 +393,10 @@ ngx_ws_registry_owner(u_char *id, size_t len)
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    reg = ngx_ws_registry_lookup(w->sh, id);
+    reg = (ngx_ws_reg_t *) ngx_ws_id_rbtree_lookup(&w->sh->registry, id);
     pid = reg ? w->sh->slots[reg->slot].pid : 0;
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     return pid;
-}
-
-
-static ngx_ws_reg_t *
-ngx_ws_registry_lookup(ngx_ws_sh_t *sh, u_char *id)
-{
-    uint32_t            hash;
-    ngx_int_t           rc;
-    ngx_ws_reg_t       *reg;
-    ngx_rbtree_node_t  *node, *sentinel;
-
-    hash = ngx_crc32_short(id, NGX_WS_ID_LEN);
-
-    node = sh->registry.root;
-    sentinel = sh->registry.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        reg = (ngx_ws_reg_t *) node;
-        rc = ngx_memcmp(id, reg->id, NGX_WS_ID_LEN);
-
-        if (rc == 0) {
-            return reg;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static void
-ngx_ws_registry_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_ws_reg_t       *r, *t;
-    ngx_rbtree_node_t **p;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            r = (ngx_ws_reg_t *) node;
-            t = (ngx_ws_reg_t *) temp;
-
-            p = (ngx_memcmp(r->id, t->id, NGX_WS_ID_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }

@@ -644,8 +644,14 @@ test_unplace(void)
     UNIT_EQ(unplace_bad("[{\"_placeholder\":true}]", bins, lens), -1);
     UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":\"0\"}]", bins,
                         lens), -1);
-    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":01}]", bins, lens),
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":1.5}]", bins, lens),
             -1);
+
+    /* a placeholder has scalars only: an object around others is none */
+    UNIT_EQ(unplace_bad("[{\"_placeholder\":true,\"num\":0,\"x\":[]}]", bins,
+                        lens),
+            (ssize_t) sizeof("[{\"_placeholder\":true,\"num\":0,\"x\":[]}]")
+            - 1);
 }
 
 
