@@ -24,6 +24,8 @@
 #define NGX_WS_HOOK_CONNECT     1
 #define NGX_WS_HOOK_EVENT       2
 #define NGX_WS_HOOK_DISCONNECT  3
+#define NGX_WS_HOOK_EVENT_MADE  4       /* its socket is gone: the body
+                                           was made when it went */
 
 
 struct ngx_ws_hook_item_s {
@@ -73,6 +75,11 @@ static u_char *ngx_ws_hook_connect_body(ngx_ws_call_t *call,
     ngx_ws_socket_t *sock, size_t *len);
 static u_char *ngx_ws_hook_event_body(ngx_ws_call_t *call,
     ngx_ws_socket_t *sock, ngx_ws_hook_item_t *item, size_t *len);
+static size_t ngx_ws_hook_event_len(ngx_ws_socket_t *sock,
+    ngx_ws_hook_item_t *item);
+static u_char *ngx_ws_hook_event_write(u_char *p, ngx_ws_socket_t *sock,
+    ngx_ws_hook_item_t *item);
+static void ngx_ws_hook_orphan(ngx_ws_hooks_t *hooks, ngx_ws_socket_t *sock);
 static void ngx_ws_hook_done(ngx_ws_call_t *call, u_char *body, size_t len);
 static void ngx_ws_hook_finish(ngx_ws_hooks_t *hooks);
 static void ngx_ws_hook_throttle(ngx_ws_hooks_t *hooks);
@@ -403,6 +410,8 @@ ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason)
     ngx_ws_member_t     *m;
     ngx_ws_hook_item_t  *item;
 
+    ngx_ws_hook_orphan(sock->session->hooks, sock);
+
     if (sock->session->conf->hook_disconnect.len == 0) {
         return;
     }
@@ -596,6 +605,7 @@ ngx_ws_hook_send(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
         break;
 
     case NGX_WS_HOOK_EVENT:
+    case NGX_WS_HOOK_EVENT_MADE:
         uri = &conf->hook_event;
         name = "event";
         break;
@@ -605,9 +615,11 @@ ngx_ws_hook_send(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
         name = "disconnect";
     }
 
-    /* what a socket that is gone sent goes nowhere; its disconnect does */
+    /* a connect or event whose socket is gone goes nowhere */
 
-    if (sock == NULL && type != NGX_WS_HOOK_DISCONNECT) {
+    if (sock == NULL
+        && (type == NGX_WS_HOOK_CONNECT || type == NGX_WS_HOOK_EVENT))
+    {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws hook: %s of a socket that is gone, dropped",
                        name);
@@ -746,19 +758,38 @@ static u_char *
 ngx_ws_hook_event_body(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
     ngx_ws_hook_item_t *item, size_t *len)
 {
-    u_char  *body, *p, *pos, *end, *elt, *elt_end;
+    u_char  *body, *p;
 
-    body = ngx_pnalloc(call->pool,
-                       sizeof("{\"type\":\"event\",\"nsp\":\"\",\"sid\":\"\","
-                              "\"data\":,\"event\":,\"args\":[],"
-                              "\"ack\":false}")
-                       + sock->nsp->name.len + NGX_WS_ID_LEN
-                       + ngx_ws_hook_data_len(sock) + item->len);
+    body = ngx_pnalloc(call->pool, ngx_ws_hook_event_len(sock, item));
     if (body == NULL) {
         return NULL;
     }
 
-    p = ngx_ws_hook_common(body, "event", sock);
+    p = ngx_ws_hook_event_write(body, sock, item);
+
+    *len = p - body;
+
+    return body;
+}
+
+
+static size_t
+ngx_ws_hook_event_len(ngx_ws_socket_t *sock, ngx_ws_hook_item_t *item)
+{
+    return sizeof("{\"type\":\"event\",\"nsp\":\"\",\"sid\":\"\","
+                  "\"data\":,\"event\":,\"args\":[],\"ack\":false}")
+           + sock->nsp->name.len + NGX_WS_ID_LEN
+           + ngx_ws_hook_data_len(sock) + item->len;
+}
+
+
+static u_char *
+ngx_ws_hook_event_write(u_char *p, ngx_ws_socket_t *sock,
+    ngx_ws_hook_item_t *item)
+{
+    u_char  *pos, *end, *elt, *elt_end;
+
+    p = ngx_ws_hook_common(p, "event", sock);
 
     end = item->data + item->len;
     pos = ngx_ws_json_skip_ws(item->data, end) + 1;
@@ -779,11 +810,56 @@ ngx_ws_hook_event_body(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
         p = ngx_cpymem(p, elt, elt_end - elt);
     }
 
-    p = ngx_sprintf(p, "],\"ack\":%s}", item->ack_id >= 0 ? "true" : "false");
+    return ngx_sprintf(p, "],\"ack\":%s}",
+                       item->ack_id >= 0 ? "true" : "false");
+}
 
-    *len = p - body;
 
-    return body;
+/*
+ * The socket is going with events still queued: they go to the app all
+ * the same, before its disconnect, their bodies made now (with the data
+ * the socket has now); nothing can be acked any more.
+ */
+
+static void
+ngx_ws_hook_orphan(ngx_ws_hooks_t *hooks, ngx_ws_socket_t *sock)
+{
+    u_char               *p;
+    ngx_ws_hook_item_t  **prev, *item, *made;
+
+    for (prev = &hooks->head; *prev; /* void */) {
+        item = *prev;
+
+        if (item->type != NGX_WS_HOOK_EVENT
+            || ngx_memcmp(item->id, sock->id, NGX_WS_ID_LEN) != 0)
+        {
+            prev = &item->next;
+            continue;
+        }
+
+        made = ngx_ws_hook_item(sock, NGX_WS_HOOK_EVENT_MADE,
+                                ngx_ws_hook_event_len(sock, item));
+        if (made == NULL) {
+            prev = &item->next;
+            continue;
+        }
+
+        p = ngx_ws_hook_event_write(made->data, sock, item);
+        made->len = p - made->data;
+        made->next = item->next;
+
+        hooks->events--;
+        hooks->bytes -= item->len;
+
+        *prev = made;
+        prev = &made->next;
+
+        if (hooks->tail == &item->next) {
+            hooks->tail = &made->next;
+        }
+
+        ngx_free(item);
+    }
 }
 
 

@@ -159,6 +159,26 @@ sub requests {
     ok($ws->alive, 'and the client is still served');
 }
 
+{
+    # events still queued when the client goes reach the app all the same,
+    # then its disconnect
+    my $ws = client();
+    my $sid = $ws->sio_sid('/chat');
+    $ws->send_text(qq(42/chat,["slow",$_])) for 1 .. 3;
+    $ws->close;
+
+    my @calls;
+    wait_for(10, sub {
+        @calls = grep { $_->{json}{sid} eq $sid } @{$app->requests};
+        @calls == 4;
+    });
+    is_deeply([ map { $_->{json}{type} eq 'event'
+                      ? "event $_->{json}{args}[0]"
+                      : $_->{json}{reason} } @calls ],
+              ['event 1', 'event 2', 'event 3', 'transport close'],
+              'queued events of a client that left, then its disconnect');
+}
+
 # ------------------------------------------------------------ disconnects
 
 sub reason_of {
