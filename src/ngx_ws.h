@@ -73,6 +73,8 @@ typedef struct {
     ngx_atomic_t               connections;
     ngx_atomic_t               gaps;           /* operations it missed */
     ngx_atomic_t               sockets[NGX_WS_ZONE_NSPS];
+    u_char                     wake[NGX_WS_ID_LEN];  /* its wake-up
+                                                  socket's random name */
 } ngx_ws_slot_t;
 
 

@@ -53,7 +53,7 @@ static void ngx_ws_broker_apply(u_char *buf, size_t len);
 static void ngx_ws_broker_gap(uint64_t missed);
 static void ngx_ws_broker_wake_handler(ngx_event_t *rev);
 static socklen_t ngx_ws_broker_address(struct sockaddr_un *sun,
-    ngx_pid_t pid);
+    ngx_pid_t pid, u_char *wake);
 
 
 /*
@@ -198,6 +198,7 @@ ngx_ws_broker_wake(void)
     socklen_t            len;
     struct sockaddr_un   sun;
     ngx_pid_t            pids[NGX_WS_ZONE_SLOTS];
+    u_char               wakes[NGX_WS_ZONE_SLOTS][NGX_WS_ID_LEN];
 
     sh = ngx_ws_worker.sh;
     n = 0;
@@ -205,15 +206,19 @@ ngx_ws_broker_wake(void)
     ngx_shmtx_lock(&ngx_ws_worker.shpool->mutex);
 
     for (i = 0; i < NGX_WS_ZONE_SLOTS; i++) {
-        if (sh->slots[i].pid && sh->slots[i].pid != ngx_pid) {
-            pids[n++] = sh->slots[i].pid;
+        if (sh->slots[i].pid && sh->slots[i].pid != ngx_pid
+            && sh->slots[i].wake[0])
+        {
+            pids[n] = sh->slots[i].pid;
+            ngx_memcpy(wakes[n], sh->slots[i].wake, NGX_WS_ID_LEN);
+            n++;
         }
     }
 
     ngx_shmtx_unlock(&ngx_ws_worker.shpool->mutex);
 
     for (i = 0; i < n; i++) {
-        len = ngx_ws_broker_address(&sun, pids[i]);
+        len = ngx_ws_broker_address(&sun, pids[i], wakes[i]);
 
         /*
          * A full queue means a wake-up is pending already; a socket that
@@ -454,9 +459,11 @@ ngx_ws_broker_init(ngx_cycle_t *cycle)
 {
     int                  fd;
     socklen_t            len;
+    ngx_uint_t           try;
     ngx_event_t         *rev;
     ngx_connection_t    *c;
     struct sockaddr_un   sun;
+    u_char               wake[NGX_WS_ID_LEN];
 
     if (ngx_ws_worker.sh == NULL) {
         return NGX_OK;
@@ -469,14 +476,34 @@ ngx_ws_broker_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    len = ngx_ws_broker_address(&sun, ngx_pid);
+    /*
+     * A random name, published in the worker's slot: a local user who
+     * binds the name first cannot keep a worker from starting.
+     */
 
-    if (bind(fd, (struct sockaddr *) &sun, len) == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                      "ws: bind() of the wake-up socket failed");
-        (void) close(fd);
-        return NGX_ERROR;
+    for (try = 0; /* void */; try++) {
+        if (ngx_ws_id_generate(wake) != NGX_OK) {
+            (void) close(fd);
+            return NGX_ERROR;
+        }
+
+        len = ngx_ws_broker_address(&sun, ngx_pid, wake);
+
+        if (bind(fd, (struct sockaddr *) &sun, len) == 0) {
+            break;
+        }
+
+        if (ngx_socket_errno != NGX_EADDRINUSE || try == 3) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                          "ws: bind() of the wake-up socket failed");
+            (void) close(fd);
+            return NGX_ERROR;
+        }
     }
+
+    ngx_shmtx_lock(&ngx_ws_worker.shpool->mutex);
+    ngx_memcpy(ngx_ws_worker.slot->wake, wake, NGX_WS_ID_LEN);
+    ngx_shmtx_unlock(&ngx_ws_worker.shpool->mutex);
 
     c = ngx_get_connection(fd, cycle->log);
     if (c == NULL) {
@@ -536,7 +563,7 @@ ngx_ws_broker_wake_handler(ngx_event_t *rev)
 
 
 static socklen_t
-ngx_ws_broker_address(struct sockaddr_un *sun, ngx_pid_t pid)
+ngx_ws_broker_address(struct sockaddr_un *sun, ngx_pid_t pid, u_char *wake)
 {
     u_char  *p;
 
@@ -544,7 +571,8 @@ ngx_ws_broker_address(struct sockaddr_un *sun, ngx_pid_t pid)
     sun->sun_family = AF_UNIX;
 
     /* sun_path[0] is '\0': the abstract namespace, nothing on disk */
-    p = ngx_sprintf((u_char *) sun->sun_path + 1, "ngx_ws/%P", pid);
+    p = ngx_sprintf((u_char *) sun->sun_path + 1, "ngx_ws/%P/%*s", pid,
+                    (size_t) NGX_WS_ID_LEN, wake);
 
     return offsetof(struct sockaddr_un, sun_path)
            + (p - (u_char *) sun->sun_path);
