@@ -66,6 +66,8 @@ static ngx_int_t ngx_ws_hook_binary_done(ngx_ws_session_t *s);
 static void ngx_ws_hook_binary_free(ngx_ws_hooks_t *hooks);
 static void ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks,
     ngx_ws_hook_item_t *item);
+static void ngx_ws_hook_enqueue_event(ngx_ws_hooks_t *hooks,
+    ngx_ws_hook_item_t *item);
 static void ngx_ws_hook_next_handler(ngx_event_t *ev);
 static void ngx_ws_hook_dispatch(ngx_ws_hooks_t *hooks);
 static void ngx_ws_hook_wake(ngx_uint_t limit);
@@ -244,11 +246,7 @@ ngx_ws_hook_event(ngx_ws_socket_t *sock, u_char *payload, size_t len,
     ngx_memcpy(item->data, payload, len);
     item->ack_id = ack_id;
 
-    hooks->events++;
-    hooks->bytes += len;
-
-    ngx_ws_hook_enqueue(hooks, item);
-    ngx_ws_hook_throttle(hooks);
+    ngx_ws_hook_enqueue_event(hooks, item);
 
     return NGX_OK;
 }
@@ -354,13 +352,9 @@ ngx_ws_hook_binary_done(ngx_ws_session_t *s)
                                b->lens, b->nbins, item->data);
     item->ack_id = b->ack_id;
 
-    hooks->events++;
-    hooks->bytes += n;
-
     ngx_ws_hook_binary_free(hooks);
 
-    ngx_ws_hook_enqueue(hooks, item);
-    ngx_ws_hook_throttle(hooks);
+    ngx_ws_hook_enqueue_event(hooks, item);
 
     return NGX_OK;
 
@@ -487,6 +481,19 @@ ngx_ws_hook_enqueue(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
     hooks->tail = &item->next;
 
     ngx_post_event(&hooks->next, &ngx_posted_events);
+}
+
+
+/* An event counts against ws_hook_queue until its call is sent. */
+
+static void
+ngx_ws_hook_enqueue_event(ngx_ws_hooks_t *hooks, ngx_ws_hook_item_t *item)
+{
+    hooks->events++;
+    hooks->bytes += item->len;
+
+    ngx_ws_hook_enqueue(hooks, item);
+    ngx_ws_hook_throttle(hooks);
 }
 
 
