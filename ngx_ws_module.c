@@ -164,6 +164,27 @@ static ngx_command_t  ngx_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_cors_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_ws_cors_origin_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_cors_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_loc_conf_t, cors_credentials),
+      NULL },
+
+    { ngx_string("ws_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_ws_cors_cookie_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_push"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_ws_push,
@@ -288,6 +309,8 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
      *     conf->namespaces = NULL;
      *     conf->hook_connect = { 0, NULL };
      *     conf->ctx = NULL;
+     *     conf->cookie = { 0, NULL };
+     *     conf->cookie_path = { 0, NULL };
      */
 
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
@@ -301,6 +324,8 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->hook_queue_size = NGX_CONF_UNSET_SIZE;
     conf->hook_concurrency = NGX_CONF_UNSET_UINT;
     conf->relays = NGX_CONF_UNSET_PTR;
+    conf->cors_origins = NGX_CONF_UNSET_PTR;
+    conf->cors_credentials = NGX_CONF_UNSET;
 
     /* not inherited: set only where ws_push or ws_health is */
     conf->json_errors = NGX_CONF_UNSET;
@@ -366,6 +391,23 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->ctx == NULL) {
         conf->ctx = prev->ctx;
+    }
+
+    /* a list of origins replaces the enclosing level's, as add_header */
+
+    ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+    ngx_conf_merge_value(conf->cors_credentials, prev->cors_credentials, 0);
+
+    /* the name and the path are set together */
+
+    if (conf->cookie.data == NULL) {
+        conf->cookie = prev->cookie;
+        conf->cookie_path = prev->cookie_path;
+    }
+
+    if (conf->cookie.data == NULL) {
+        ngx_str_set(&conf->cookie, "");
+        ngx_str_set(&conf->cookie_path, "/");
     }
 
     return NGX_CONF_OK;

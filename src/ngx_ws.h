@@ -127,6 +127,11 @@ typedef struct {
     ngx_uint_t                 hook_concurrency;
     ngx_array_t               *relays;         /* ngx_ws_relay_t */
     ngx_http_conf_ctx_t       *ctx;            /* hook requests run in it */
+
+    ngx_array_t               *cors_origins;   /* ws_cors_origin, parsed */
+    ngx_flag_t                 cors_credentials;
+    ngx_str_t                  cookie;         /* ws_cookie name, "": off */
+    ngx_str_t                  cookie_path;
 } ngx_ws_loc_conf_t;
 
 
@@ -353,6 +358,14 @@ ngx_int_t ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_ws_http_not_allowed(ngx_http_request_t *r, const char *allow);
+
+/* ngx_ws_cors.c */
+ngx_int_t ngx_ws_cors(ngx_http_request_t *r);
+ngx_int_t ngx_ws_cors_cookie(ngx_http_request_t *r, u_char *sid, size_t len);
+char *ngx_ws_cors_origin_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_ws_cors_cookie_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_ws_handshake.c */
 ngx_int_t ngx_ws_socketio_handler(ngx_http_request_t *r);

@@ -63,6 +63,12 @@ ngx_ws_socketio_handler(ngx_http_request_t *r)
     ngx_int_t  rc;
     ngx_str_t  value, key;
 
+    rc = ngx_ws_cors(r);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (ngx_http_arg(r, (u_char *) "transport", 9, &value) != NGX_OK
         || value.len != 9
         || ngx_strncmp(value.data, "websocket", 9) != 0)
