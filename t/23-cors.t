@@ -497,8 +497,10 @@ conf_refused('ws_cookie with three arguments',
 
 # ---------------------------------------------------------------- polling
 #
-# TODO(polling): enable once transport=polling answers its handshake (the
-# polling transport calls ngx_ws_cors_cookie() with the new sid).
+# Polling (CORS headers and ws_cookie on the polling handshake, which
+# calls ngx_ws_cors_cookie() with the new sid): to enable once
+# transport=polling answers, by removing the "# TODO(polling): " prefix,
+#     sed -i 's/^# TODO(polling): \{0,1\}//' t/23-cors.t
 #
 # TODO(polling): {
 # TODO(polling):     my ($st, $h, $body) = request($p5, 'GET', $POLL,
