@@ -18,6 +18,7 @@ static char *ngx_ws_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_ws_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static void ngx_ws_body_limits(ngx_ws_loc_conf_t *conf);
 static char *ngx_ws_socketio(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -391,6 +392,9 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->ctx == NULL) {
         conf->ctx = prev->ctx;
+
+    } else if (conf->ctx->loc_conf[ngx_ws_module.ctx_index] == conf) {
+        ngx_ws_body_limits(conf);
     }
 
     /* a list of origins replaces the enclosing level's, as add_header */
@@ -411,6 +415,28 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The ws_socketio location itself: polling POSTs are limited by
+ * ws_max_payload, not by client_max_body_size, which nginx checks before
+ * any module runs; their bodies stay in memory to be read.  The core's
+ * values are merged by now: its module comes first.
+ */
+
+static void
+ngx_ws_body_limits(ngx_ws_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = conf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    clcf->client_max_body_size = conf->max_payload;
+
+    if (clcf->client_body_buffer_size < conf->max_payload) {
+        clcf->client_body_buffer_size = conf->max_payload;
+    }
 }
 
 

@@ -132,11 +132,12 @@ check_open(const uint8_t *data, size_t size)
     memcpy(&timeout, data + 4, 4);
     memcpy(&max, data + 8, size < 16 ? 4 : sizeof(size_t) < 8 ? 4 : 8);
 
-    len = ngx_ws_eio_open_len(size - 12, interval, timeout, max);
+    len = ngx_ws_eio_open_len(size - 12, data[0] & 1, interval, timeout,
+                              max);
     buf = malloc(len);
 
-    if ((size_t) (ngx_ws_eio_open_write(buf, data + 12, size - 12, interval,
-                                        timeout, max)
+    if ((size_t) (ngx_ws_eio_open_write(buf, data + 12, size - 12,
+                                        data[0] & 1, interval, timeout, max)
                   - buf)
         != len)
     {

@@ -26,6 +26,9 @@
 #define NGX_WS_RBUF_MIN        4096
 #define NGX_WS_READ_BUDGET     65536
 
+/* engine.io's upgradeTimeout: a probe that never says "5" is closed */
+#define NGX_WS_UPGRADE_TIMEOUT 10000
+
 /*
  * What a socket keeps for the application, its CONNECT payload and the
  * data the hooks set: bounded, so that a client cannot make every socket
@@ -55,6 +58,7 @@ typedef struct ngx_ws_hooks_s    ngx_ws_hooks_t;
 typedef struct ngx_ws_hook_item_s  ngx_ws_hook_item_t;
 typedef struct ngx_ws_call_s     ngx_ws_call_t;
 typedef struct ngx_ws_hook_binary_s  ngx_ws_hook_binary_t;
+typedef struct ngx_ws_poll_s     ngx_ws_poll_t;
 
 
 typedef struct {
@@ -206,8 +210,11 @@ struct ngx_ws_nsp_s {
 
 
 /*
- * An Engine.IO session: one WebSocket connection after the hand-off.  The
- * node of the worker's sid index comes first and the sid right after it
+ * An Engine.IO session, over one of two transports: a WebSocket connection
+ * it owns after the hand-off, or long-polling, where requests come and go
+ * and the session keeps its queue and its timers in an ngx_ws_poll_t.  An
+ * upgrade moves a live session from the second to the first.  The node of
+ * the worker's sid index comes first and the sid right after it
  * (ngx_ws_id_rbtree_insert_value() finds ids there); the layout keeps the
  * struct within 200 bytes, a malloc chunk of 208.
  */
@@ -225,8 +232,16 @@ struct ngx_ws_session_s {
     unsigned                   b64:1;
     unsigned                   started:1;
     unsigned                   throttled:1;    /* the hook queue is full */
+    unsigned                   polling:1;      /* poll, not connection */
+    unsigned                   probe:1;        /* a WebSocket upgrading the
+                                                  polling session of sid */
+    unsigned                   upgraded:1;     /* the probe got its "5" */
 
-    ngx_connection_t          *connection;
+    union {
+        ngx_connection_t      *connection;     /* WebSocket */
+        ngx_ws_poll_t         *poll;           /* long-polling */
+    };
+
     ngx_ws_loc_conf_t         *conf;
     ngx_ws_socket_t           *sockets;
 
@@ -244,6 +259,25 @@ struct ngx_ws_session_s {
     ngx_msec_t                 connect_at;
 
     ngx_ws_hooks_t            *hooks;          /* NULL: no hooks */
+};
+
+
+/*
+ * What a long-polling session keeps between its requests.  The parked GET
+ * and the POST whose packets wait are the requests' own: each has a
+ * cleanup that finds the session again by sid, and the session lets go of
+ * them before it answers them.
+ */
+struct ngx_ws_poll_s {
+    ngx_http_request_t        *get;            /* parked, waiting for data */
+    ngx_http_request_t        *post;           /* its packets not all read */
+    u_char                    *post_data;      /* what is left of them */
+    size_t                     post_len;
+    ngx_event_t                timer;          /* heartbeat, connect, linger */
+    ngx_event_t                flush;          /* posted: answer the GET */
+    ngx_log_t                  log;
+    unsigned                   probing:1;      /* a probe is connected */
+    unsigned                   upgrading:1;    /* a probe said "2probe" */
 };
 
 
@@ -384,10 +418,41 @@ void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code,
     const char *reason);
 void ngx_ws_session_close_all(void);
 ngx_ws_session_t *ngx_ws_session_find(u_char *sid);
+void ngx_ws_session_register(ngx_ws_session_t *s);
+void ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason);
+void ngx_ws_session_resume(ngx_ws_session_t *s);
+void ngx_ws_session_heartbeat(ngx_ws_session_t *s);
+void ngx_ws_session_timer_arm(ngx_ws_session_t *s);
+void ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
+    u_char *payload, size_t len);
+ngx_int_t ngx_ws_session_upgrade(ngx_http_request_t *r,
+    ngx_ws_session_t *s);
 void ngx_ws_id_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 ngx_rbtree_node_t *ngx_ws_id_rbtree_lookup(ngx_rbtree_t *tree, u_char *id);
 ngx_int_t ngx_ws_id_generate(u_char *id);
+
+/* ngx_ws_poll.c */
+ngx_int_t ngx_ws_poll_open(ngx_http_request_t *r);
+ngx_int_t ngx_ws_poll_request(ngx_http_request_t *r, ngx_ws_session_t *s);
+ngx_int_t ngx_ws_poll_detach(ngx_ws_session_t *s);
+void ngx_ws_poll_closed(ngx_ws_session_t *s);
+void ngx_ws_poll_end(ngx_ws_session_t *s, const char *reason);
+ngx_int_t ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
+void ngx_ws_poll_fail(ngx_ws_session_t *s);
+void ngx_ws_poll_close(ngx_ws_session_t *s);
+void ngx_ws_poll_resume(ngx_ws_session_t *s);
+void ngx_ws_poll_probed(ngx_ws_session_t *s);
+void ngx_ws_poll_free(ngx_ws_session_t *s);
+void ngx_ws_poll_close_all(void);
+
+
+static ngx_inline ngx_log_t *
+ngx_ws_session_log(ngx_ws_session_t *s)
+{
+    return s->polling ? &s->poll->log : s->connection->log;
+}
+
 
 /* ngx_ws_socket.c */
 const char *ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data,

@@ -522,6 +522,12 @@ ngx_ws_broker_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /*
+     * Idle, so that a graceful shutdown calls it: the worker's polling
+     * sessions have no connection of their own to be told through.
+     */
+    c->idle = 1;
+
     ngx_ws_worker.wake = c;
 
     return NGX_OK;
@@ -551,6 +557,13 @@ ngx_ws_broker_wake_handler(ngx_event_t *rev)
     ngx_connection_t  *c;
 
     c = rev->data;
+
+    if (c->close) {
+        /* the worker shuts down; the log is still read until it exits */
+        c->close = 0;
+        c->idle = 0;
+        ngx_ws_poll_close_all();
+    }
 
     /* drained first: a record logged meanwhile wakes us again */
 

@@ -16,8 +16,9 @@ static u_char *ngx_ws_eio_uint_write(u_char *dst, uint64_t n);
 
 
 static const char  ngx_ws_eio_open_sid[] = "0{\"sid\":\"";
-static const char  ngx_ws_eio_open_ping[] =
-    "\",\"upgrades\":[],\"pingInterval\":";
+static const char  ngx_ws_eio_open_ping[] = "],\"pingInterval\":";
+static const char  ngx_ws_eio_open_upgrades[] = "\",\"upgrades\":[";
+static const char  ngx_ws_eio_open_websocket[] = "\"websocket\"";
 static const char  ngx_ws_eio_open_timeout[] = ",\"pingTimeout\":";
 static const char  ngx_ws_eio_open_max[] = ",\"maxPayload\":";
 
@@ -75,10 +76,12 @@ ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
 
 
 size_t
-ngx_ws_eio_open_len(size_t sid_len, unsigned ping_interval,
+ngx_ws_eio_open_len(size_t sid_len, unsigned upgrade, unsigned ping_interval,
     unsigned ping_timeout, size_t max_payload)
 {
     return sizeof(ngx_ws_eio_open_sid) - 1 + sid_len
+           + sizeof(ngx_ws_eio_open_upgrades) - 1
+           + (upgrade ? sizeof(ngx_ws_eio_open_websocket) - 1 : 0)
            + sizeof(ngx_ws_eio_open_ping) - 1
            + ngx_ws_eio_uint_len(ping_interval)
            + sizeof(ngx_ws_eio_open_timeout) - 1
@@ -91,13 +94,24 @@ ngx_ws_eio_open_len(size_t sid_len, unsigned ping_interval,
 
 u_char *
 ngx_ws_eio_open_write(u_char *dst, const u_char *sid, size_t sid_len,
-    unsigned ping_interval, unsigned ping_timeout, size_t max_payload)
+    unsigned upgrade, unsigned ping_interval, unsigned ping_timeout,
+    size_t max_payload)
 {
     memcpy(dst, ngx_ws_eio_open_sid, sizeof(ngx_ws_eio_open_sid) - 1);
     dst += sizeof(ngx_ws_eio_open_sid) - 1;
 
     memcpy(dst, sid, sid_len);
     dst += sid_len;
+
+    memcpy(dst, ngx_ws_eio_open_upgrades,
+           sizeof(ngx_ws_eio_open_upgrades) - 1);
+    dst += sizeof(ngx_ws_eio_open_upgrades) - 1;
+
+    if (upgrade) {
+        memcpy(dst, ngx_ws_eio_open_websocket,
+               sizeof(ngx_ws_eio_open_websocket) - 1);
+        dst += sizeof(ngx_ws_eio_open_websocket) - 1;
+    }
 
     memcpy(dst, ngx_ws_eio_open_ping, sizeof(ngx_ws_eio_open_ping) - 1);
     dst += sizeof(ngx_ws_eio_open_ping) - 1;

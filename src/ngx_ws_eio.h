@@ -48,12 +48,15 @@ int ngx_ws_eio_decode(u_char *p, size_t len, unsigned binary_frame,
 /*
  * The open packet, exactly as engine.io writes it:
  * 0{"sid":"<sid>","upgrades":[],"pingInterval":N,"pingTimeout":N,
- * "maxPayload":N}.  The sid is copied as is: it must need no JSON escaping.
+ * "maxPayload":N}, with "upgrades":["websocket"] when upgrade is set (a
+ * polling session).  The sid is copied as is: it must need no JSON
+ * escaping.
  */
-size_t ngx_ws_eio_open_len(size_t sid_len, unsigned ping_interval,
-    unsigned ping_timeout, size_t max_payload);
-u_char *ngx_ws_eio_open_write(u_char *dst, const u_char *sid, size_t sid_len,
+size_t ngx_ws_eio_open_len(size_t sid_len, unsigned upgrade,
     unsigned ping_interval, unsigned ping_timeout, size_t max_payload);
+u_char *ngx_ws_eio_open_write(u_char *dst, const u_char *sid, size_t sid_len,
+    unsigned upgrade, unsigned ping_interval, unsigned ping_timeout,
+    size_t max_payload);
 
 /* standard alphabet with '=' padding */
 size_t ngx_ws_base64_encoded_len(size_t len);

@@ -27,6 +27,10 @@
 
 
 static ngx_int_t ngx_ws_eio_error(ngx_http_request_t *r, ngx_uint_t code);
+static ngx_int_t ngx_ws_session_request(ngx_http_request_t *r,
+    ngx_str_t *sid, ngx_uint_t polling);
+static ngx_int_t ngx_ws_check_websocket(ngx_http_request_t *r,
+    ngx_str_t *key);
 static ngx_int_t ngx_ws_check_upgrade(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_table_elt_t *ngx_ws_header(ngx_http_request_t *r,
@@ -35,7 +39,8 @@ static ngx_uint_t ngx_ws_has_token(ngx_table_elt_t *h, const char *token,
     size_t len);
 static ngx_int_t ngx_ws_add_header(ngx_http_request_t *r, const char *name,
     size_t nlen, u_char *value, size_t vlen);
-static ngx_int_t ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key);
+static ngx_int_t ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_ws_session_t *target);
 static void ngx_ws_session_abort(void *data);
 static void ngx_ws_handoff(ngx_http_request_t *r);
 static void ngx_ws_release_http(ngx_connection_t *c,
@@ -60,8 +65,9 @@ static ngx_str_t  ngx_ws_eio_errors[] = {
 ngx_int_t
 ngx_ws_socketio_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
-    ngx_str_t  value, key;
+    ngx_int_t   rc;
+    ngx_str_t   value, key;
+    ngx_uint_t  polling;
 
     rc = ngx_ws_cors(r);
 
@@ -69,23 +75,103 @@ ngx_ws_socketio_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_arg(r, (u_char *) "transport", 9, &value) != NGX_OK
-        || value.len != 9
-        || ngx_strncmp(value.data, "websocket", 9) != 0)
+    if (ngx_http_arg(r, (u_char *) "transport", 9, &value) != NGX_OK) {
+        return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_TRANSPORT);
+    }
+
+    if (value.len == 7 && ngx_strncmp(value.data, "polling", 7) == 0) {
+        polling = 1;
+
+    } else if (value.len == 9
+               && ngx_strncmp(value.data, "websocket", 9) == 0)
     {
+        polling = 0;
+
+    } else {
         return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_TRANSPORT);
     }
 
     if (ngx_http_arg(r, (u_char *) "sid", 3, &value) == NGX_OK) {
-        /* no polling session exists to upgrade from */
-        return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_SID);
+        return ngx_ws_session_request(r, &value, polling);
     }
 
     if (r->method != NGX_HTTP_GET) {
         return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_METHOD);
     }
 
-    rc = ngx_ws_check_upgrade(r, &key);
+    if (!polling) {
+        rc = ngx_ws_check_websocket(r, &key);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "EIO", 3, &value) != NGX_OK
+        || value.len != 1 || value.data[0] != '4')
+    {
+        return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_VERSION);
+    }
+
+    if (polling) {
+        return ngx_ws_poll_open(r);
+    }
+
+    return ngx_ws_accept(r, &key, NULL);
+}
+
+
+/*
+ * A request of a session: a poll of a polling session, or the WebSocket
+ * that upgrades it.  The session lives in this worker or in no other.
+ */
+
+static ngx_int_t
+ngx_ws_session_request(ngx_http_request_t *r, ngx_str_t *sid,
+    ngx_uint_t polling)
+{
+    ngx_int_t          rc;
+    ngx_str_t          key;
+    ngx_ws_session_t  *s;
+
+    s = (sid->len == NGX_WS_ID_LEN) ? ngx_ws_session_find(sid->data) : NULL;
+
+    if (s == NULL || s->probe) {
+        return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_SID);
+    }
+
+    if (polling) {
+        /* engine.io's transport mismatch: the session was upgraded */
+        if (!s->polling) {
+            return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_REQUEST);
+        }
+
+        return ngx_ws_poll_request(r, s);
+    }
+
+    if (r->method != NGX_HTTP_GET) {
+        return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_METHOD);
+    }
+
+    rc = ngx_ws_check_websocket(r, &key);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    return ngx_ws_accept(r, &key, s);
+}
+
+
+/*
+ * The WebSocket handshake's checks, answered as engine.io answers them:
+ * NGX_DECLINED when the handshake may go on, else the answer's result.
+ */
+
+static ngx_int_t
+ngx_ws_check_websocket(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_ws_check_upgrade(r, key);
 
     if (rc == NGX_WS_HTTP_UPGRADE_REQUIRED) {
         ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
@@ -107,13 +193,7 @@ ngx_ws_socketio_handler(ngx_http_request_t *r)
         return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_REQUEST);
     }
 
-    if (ngx_http_arg(r, (u_char *) "EIO", 3, &value) != NGX_OK
-        || value.len != 1 || value.data[0] != '4')
-    {
-        return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_VERSION);
-    }
-
-    return ngx_ws_accept(r, &key);
+    return NGX_DECLINED;
 }
 
 
@@ -292,7 +372,7 @@ ngx_ws_add_header(ngx_http_request_t *r, const char *name, size_t nlen,
  */
 
 static ngx_int_t
-ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
+ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, ngx_ws_session_t *target)
 {
     u_char              *accept, *open;
     size_t               len;
@@ -353,22 +433,47 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
     cln->data = s;
     ngx_http_set_ctx(r, cln, ngx_ws_module);
 
-    if ((wlcf->hook_connect.len || wlcf->hook_event.len
-         || wlcf->hook_disconnect.len)
-        && ngx_ws_hook_keep(r, s) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* engine.io-client's forceBase64: binary goes out as "b<base64>" */
 
     if (ngx_http_arg(r, (u_char *) "b64", 3, &value) == NGX_OK) {
         s->b64 = 1;
     }
 
-    open = ngx_ws_session_open(s, r->pool, &len);
-    if (open == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (target) {
+        /*
+         * An upgrade: the probe carries the polling session's sid, and the
+         * session, its hooks and its open packet are there already.
+         */
+        s->probe = 1;
+        ngx_memcpy(s->sid, target->sid, NGX_WS_ID_LEN);
+
+        /*
+         * One upgrade per session: engine.io accepts any other WebSocket
+         * with the sid and closes it at once.
+         */
+
+        if (!target->polling || target->closing || target->poll->probing) {
+            s->discard = 1;
+
+        } else {
+            target->poll->probing = 1;
+        }
+
+        open = NULL;
+        len = 0;
+
+    } else {
+        if ((wlcf->hook_connect.len || wlcf->hook_event.len
+             || wlcf->hook_disconnect.len)
+            && ngx_ws_hook_keep(r, s) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        open = ngx_ws_session_open(s, r->pool, &len);
+        if (open == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -378,7 +483,7 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key)
 
     b->pos = open;
     b->last = open + len;
-    b->memory = 1;
+    b->memory = open ? 1 : 0;
     b->flush = 1;
     b->last_buf = 1;
 

@@ -995,7 +995,7 @@ ngx_ws_hook_throttle(ngx_ws_hooks_t *hooks)
            || hooks->bytes >= hooks->conf->hook_queue_size;
 
     if (full && !s->throttled) {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                        "ws hook: %ui events queued, %uz bytes: "
                        "not reading the client", hooks->events,
                        hooks->bytes);
@@ -1003,7 +1003,7 @@ ngx_ws_hook_throttle(ngx_ws_hooks_t *hooks)
 
     } else if (!full && s->throttled) {
         s->throttled = 0;
-        ngx_post_event(s->connection->read, &ngx_posted_events);
+        ngx_ws_session_resume(s);
     }
 }
 
@@ -1026,7 +1026,7 @@ ngx_ws_hook_connect_answer(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
     if (!ngx_ws_json_valid(body, end)
         || *ngx_ws_json_skip_ws(body, end) != '{')
     {
-        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_ws_session_log(sock->session), 0,
                       "ws: the connect hook's answer is not a JSON object");
         return NGX_ERROR;
     }
@@ -1070,7 +1070,7 @@ ngx_ws_hook_event_answer(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
     if (!ngx_ws_json_valid(body, end)
         || *ngx_ws_json_skip_ws(body, end) != '{')
     {
-        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_ws_session_log(sock->session), 0,
                       "ws: the event hook's answer is not a JSON object, "
                       "the event is dropped");
         return;
@@ -1083,7 +1083,7 @@ ngx_ws_hook_event_answer(ngx_ws_call_t *call, ngx_ws_socket_t *sock,
             ngx_ws_hook_ack(sock, call->pool, ack_id, ack, ack_end);
 
         } else {
-            ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+            ngx_log_error(NGX_LOG_ERR, ngx_ws_session_log(sock->session), 0,
                           "ws: \"ack\" from the event hook is not an array");
         }
     }
@@ -1139,7 +1139,7 @@ ngx_ws_hook_refuse(ngx_ws_socket_t *sock, ngx_pool_t *pool, u_char *error,
 
     *p++ = '}';
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sock->session->connection->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(sock->session), 0,
                    "ws socket %*s: the application refused the connect",
                    (size_t) NGX_WS_ID_LEN, sock->id);
 
@@ -1158,13 +1158,13 @@ ngx_ws_hook_set_data(ngx_ws_socket_t *sock, u_char *data, u_char *end)
     len = end - data;
 
     if (len > NGX_WS_DATA_MAX) {
-        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_ws_session_log(sock->session), 0,
                       "ws: socket data of %uz bytes from a hook, "
                       "over %d", len, NGX_WS_DATA_MAX);
         return NGX_ERROR;
     }
 
-    copy = ngx_alloc(len, sock->session->connection->log);
+    copy = ngx_alloc(len, ngx_ws_session_log(sock->session));
     if (copy == NULL) {
         return NGX_ERROR;
     }
@@ -1201,7 +1201,7 @@ ngx_ws_hook_ack(ngx_ws_socket_t *sock, ngx_pool_t *pool, int64_t ack_id,
     reason = ngx_ws_op_packet(&op, NULL, 0, args, end, ack_id,
                               ngx_ws_pool_alloc, pool);
     if (reason) {
-        ngx_log_error(NGX_LOG_ERR, sock->session->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_ws_session_log(sock->session), 0,
                       "ws: the event hook's ack is refused: %s", reason);
         return;
     }

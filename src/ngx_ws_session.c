@@ -19,17 +19,15 @@ static ngx_int_t ngx_ws_session_grow(ngx_ws_session_t *s, size_t size);
 static ngx_int_t ngx_ws_session_flush(ngx_ws_session_t *s);
 static void ngx_ws_session_fail(ngx_ws_session_t *s);
 static void ngx_ws_session_finalize(ngx_ws_session_t *s);
-static void ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason);
 static int ngx_ws_on_message(void *data, unsigned opcode, u_char *payload,
     size_t len);
 static int ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload,
     size_t len);
-static void ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary,
-    u_char *payload, size_t len);
+static ngx_int_t ngx_ws_session_takeover(ngx_ws_session_t *probe);
+static void ngx_ws_probe_packet(ngx_ws_session_t *s,
+    ngx_ws_eio_packet_t *pkt);
 static void ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode,
     u_char *payload, size_t len);
-static void ngx_ws_heartbeat(ngx_ws_session_t *s);
-static void ngx_ws_timer_arm(ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_random(u_char *buf, size_t len);
 static void *ngx_ws_parser_alloc(void *data, size_t size);
 static void ngx_ws_parser_free(void *data, void *p);
@@ -51,7 +49,9 @@ ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf)
 {
     ngx_ws_session_t  *s;
 
-    s = ngx_calloc(sizeof(ngx_ws_session_t), c->log);
+    /* a polling session has no connection of its own */
+
+    s = ngx_calloc(sizeof(ngx_ws_session_t), c ? c->log : ngx_cycle->log);
     if (s == NULL) {
         return NULL;
     }
@@ -80,7 +80,7 @@ ngx_ws_session_open(ngx_ws_session_t *s, ngx_pool_t *pool, size_t *len)
 
     conf = s->conf;
 
-    plen = ngx_ws_eio_open_len(NGX_WS_ID_LEN, conf->ping_interval,
+    plen = ngx_ws_eio_open_len(NGX_WS_ID_LEN, 0, conf->ping_interval,
                                conf->ping_timeout, conf->max_payload);
 
     *len = ngx_ws_frame_header_len(plen) + plen;
@@ -91,7 +91,7 @@ ngx_ws_session_open(ngx_ws_session_t *s, ngx_pool_t *pool, size_t *len)
     }
 
     p = ngx_ws_frame_header_write(frame, NGX_WS_OP_TEXT, plen);
-    ngx_ws_eio_open_write(p, s->sid, NGX_WS_ID_LEN, conf->ping_interval,
+    ngx_ws_eio_open_write(p, s->sid, NGX_WS_ID_LEN, 0, conf->ping_interval,
                           conf->ping_timeout, conf->max_payload);
 
     return frame;
@@ -128,16 +128,14 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     c->write->handler = ngx_ws_write_handler;
     c->log->action = "serving socket.io";
 
-    /* only a session that owns its connection is in the worker's table */
+    /*
+     * Only a session that owns its connection is in the worker's table; a
+     * probe is the WebSocket of a polling session already there.
+     */
 
-    s->node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
-
-    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node);
-    ngx_ws_worker.nsessions++;
-    s->started = 1;
-
-    ngx_ws_registry_add(s->sid);
-    ngx_ws_zone_count(NULL, 1);
+    if (!s->probe) {
+        ngx_ws_session_register(s);
+    }
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "ws session %*s: started, %uz bytes read ahead, "
@@ -158,11 +156,21 @@ ngx_ws_session_start(ngx_ws_session_t *s)
         return;
     }
 
+    if (s->probe && s->discard) {
+        /* a second upgrade of the session */
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport close");
+        return;
+    }
+
     now = ngx_current_msec;
-    s->heartbeat_at = now + conf->ping_interval;
+
+    /* a probe has as long as engine.io's upgradeTimeout to say "5" */
+
+    s->heartbeat_at = now + (s->probe ? NGX_WS_UPGRADE_TIMEOUT
+                                      : conf->ping_interval);
     s->connect_at = now + conf->connect_timeout;
 
-    ngx_ws_timer_arm(s);
+    ngx_ws_session_timer_arm(s);
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_ws_session_finalize(s);
@@ -172,6 +180,20 @@ ngx_ws_session_start(ngx_ws_session_t *s)
     if (s->rbuf_len || c->read->ready) {
         ngx_post_event(c->read, &ngx_posted_events);
     }
+}
+
+
+void
+ngx_ws_session_register(ngx_ws_session_t *s)
+{
+    s->node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
+
+    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node);
+    ngx_ws_worker.nsessions++;
+    s->started = 1;
+
+    ngx_ws_registry_add(s->sid);
+    ngx_ws_zone_count(NULL, 1);
 }
 
 
@@ -193,6 +215,10 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 
     if (s->error) {
         return NGX_ERROR;
+    }
+
+    if (s->polling) {
+        return ngx_ws_poll_queue(s, msg);
     }
 
     c = s->connection;
@@ -265,9 +291,14 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 static void
 ngx_ws_session_fail(ngx_ws_session_t *s)
 {
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                    "ws session %*s: failed, %uz bytes queued",
                    (size_t) NGX_WS_ID_LEN, s->sid, s->out_bytes);
+
+    if (s->polling) {
+        ngx_ws_poll_fail(s);
+        return;
+    }
 
     s->error = 1;
     ngx_post_event(s->connection->write, &ngx_posted_events);
@@ -292,14 +323,20 @@ ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code, const char *reason)
         return;
     }
 
-    c = s->connection;
     s->closing = 1;
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                    "ws session %*s: closing with %ui, %s",
                    (size_t) NGX_WS_ID_LEN, s->sid, code, reason);
 
     ngx_ws_session_detach(s, reason);
+
+    if (s->polling) {
+        ngx_ws_poll_close(s);
+        return;
+    }
+
+    c = s->connection;
 
     msg = ngx_ws_msg_frame(NGX_WS_OP_CLOSE, code ? 2 : 0, &p);
     if (msg == NULL) {
@@ -354,12 +391,13 @@ ngx_ws_read_handler(ngx_event_t *rev)
     if (rev->timedout) {
         rev->timedout = 0;
 
-        if (s->closing) {
+        if (s->closing || s->probe) {
+            /* a probe that never said "5" goes, its session stays */
             ngx_ws_session_finalize(s);
             return;
         }
 
-        ngx_ws_heartbeat(s);
+        ngx_ws_session_heartbeat(s);
     }
 
     if (ngx_ws_session_read(s) == NGX_DONE) {
@@ -463,6 +501,13 @@ ngx_ws_session_parse(ngx_ws_session_t *s)
 
     if (n == NGX_WS_PARSE_STOPPED) {
         return NGX_DONE;
+    }
+
+    if (n >= 0 && s->upgraded) {
+        /* the connection goes to its polling session, unread bytes too */
+        s->rbuf_len -= n;
+        ngx_memmove(s->rbuf, s->rbuf + n, s->rbuf_len);
+        return ngx_ws_session_takeover(s);
     }
 
     if (n >= 0 && s->throttled) {
@@ -635,7 +680,7 @@ ngx_ws_session_flush(ngx_ws_session_t *s)
 }
 
 
-static void
+void
 ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason)
 {
     ngx_ws_socket_t  *sock;
@@ -665,6 +710,20 @@ ngx_ws_session_finalize(ngx_ws_session_t *s)
     c->data = NULL;
 
     ngx_http_close_connection(c);
+}
+
+
+/* A throttled client may be read again: its hook queue has room. */
+
+void
+ngx_ws_session_resume(ngx_ws_session_t *s)
+{
+    if (s->polling) {
+        ngx_ws_poll_resume(s);
+        return;
+    }
+
+    ngx_post_event(s->connection->read, &ngx_posted_events);
 }
 
 
@@ -753,7 +812,18 @@ ngx_ws_id_rbtree_lookup(ngx_rbtree_t *tree, u_char *id)
 void
 ngx_ws_session_free(ngx_ws_session_t *s)
 {
-    ngx_ws_out_t  *out;
+    ngx_ws_out_t      *out;
+    ngx_ws_session_t  *target;
+
+    if (s->probe && !s->discard) {
+        /* a probe that did not upgrade: the session may try again */
+        target = ngx_ws_session_find(s->sid);
+
+        if (target && target->polling) {
+            target->poll->probing = 0;
+            target->poll->upgrading = 0;
+        }
+    }
 
     /* a session closed by us has no sockets left: the client went away */
     ngx_ws_session_detach(s, s->error ? "transport error"
@@ -774,6 +844,10 @@ ngx_ws_session_free(ngx_ws_session_t *s)
 
     if (s->hooks) {
         ngx_ws_hook_release(s);
+    }
+
+    if (s->polling) {
+        ngx_ws_poll_free(s);
     }
 
     if (s->started) {
@@ -799,7 +873,13 @@ ngx_ws_session_close_all(void)
                               ngx_ws_worker.sessions.sentinel);
         s = (ngx_ws_session_t *) ((u_char *) node
                                   - offsetof(ngx_ws_session_t, node));
-        ngx_ws_session_finalize(s);
+
+        if (s->polling) {
+            ngx_ws_session_free(s);
+
+        } else {
+            ngx_ws_session_finalize(s);
+        }
     }
 }
 
@@ -828,11 +908,15 @@ ngx_ws_on_message(void *data, unsigned opcode, u_char *payload, size_t len)
 
     default:
         if (!s->closing) {
-            ngx_ws_on_engineio(s, opcode == NGX_WS_OP_BINARY, payload, len);
+            ngx_ws_session_engineio(s, opcode == NGX_WS_OP_BINARY, payload,
+                                    len);
         }
 
-        /* a full hook queue: nothing more is parsed until it has room */
-        return s->throttled ? 2 : 0;
+        /*
+         * A full hook queue: nothing more is parsed until it has room; a
+         * probe's "5": what follows is read by the session it upgrades.
+         */
+        return (s->throttled || s->upgraded) ? 2 : 0;
     }
 }
 
@@ -885,17 +969,27 @@ ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode, u_char *payload,
 }
 
 
-static void
-ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
-    size_t len)
+/*
+ * An Engine.IO packet from either transport: a WebSocket message, or one
+ * packet of a polling payload ("b<base64>" decoded in place).
+ */
+
+void
+ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
+    u_char *payload, size_t len)
 {
     const char           *error;
     ngx_ws_eio_packet_t   pkt;
 
     if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                       "ws: engine.io parse error (%s), closing", pkt.error);
         ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
+        return;
+    }
+
+    if (s->probe) {
+        ngx_ws_probe_packet(s, &pkt);
         return;
     }
 
@@ -910,7 +1004,7 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
         }
 
         if (error) {
-            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                           "ws: invalid socket.io packet (%s), closing",
                           error);
             ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
@@ -922,27 +1016,137 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
         if (s->pong_wait) {
             s->pong_wait = 0;
             s->heartbeat_at = ngx_current_msec + s->conf->ping_interval;
-            ngx_ws_timer_arm(s);
+            ngx_ws_session_timer_arm(s);
         }
 
         return;
 
     case NGX_WS_EIO_PING:
         /* v4 clients never ping: engine.io closes on it */
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                       "ws: ping from client, closing");
         ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
         return;
 
     case NGX_WS_EIO_CLOSE:
+        if (s->polling) {
+            ngx_ws_poll_closed(s);
+            return;
+        }
+
         ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport close");
         return;
 
     default:
-        /* open, upgrade and noop mean nothing on a WebSocket-only session */
+        /* open, upgrade and noop mean nothing once a session runs */
         return;
     }
 }
+
+
+/*
+ * The WebSocket of an upgrade, before it carries the session: "2probe" is
+ * answered "3probe", "5" hands the connection over; anything else ends the
+ * probe and leaves the polling session as it was, as engine.io does.
+ */
+
+static void
+ngx_ws_probe_packet(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
+{
+    u_char            *p;
+    ngx_ws_msg_t      *msg;
+    ngx_ws_session_t  *target;
+
+    target = ngx_ws_session_find(s->sid);
+
+    if (target == NULL || !target->polling || target->closing) {
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport close");
+        return;
+    }
+
+    if (pkt->type == NGX_WS_EIO_PING && !pkt->binary && pkt->len == 5
+        && ngx_strncmp(pkt->data, "probe", 5) == 0)
+    {
+        msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 6, &p);
+        if (msg == NULL) {
+            ngx_ws_session_fail(s);
+            return;
+        }
+
+        ngx_memcpy(p, "3probe", 6);
+        (void) ngx_ws_session_send(s, msg);
+        ngx_ws_msg_release(msg);
+
+        ngx_ws_poll_probed(target);
+        return;
+    }
+
+    if (pkt->type == NGX_WS_EIO_UPGRADE) {
+        s->upgraded = 1;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "ws: unexpected packet during the upgrade, closing it");
+    ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport error");
+}
+
+
+/*
+ * The probe's "5": the polling session takes the connection, with what the
+ * client sent behind the "5", and its queue goes out on the WebSocket.
+ * The probe is freed; the connection stays open.
+ */
+
+static ngx_int_t
+ngx_ws_session_takeover(ngx_ws_session_t *probe)
+{
+    ngx_connection_t  *c;
+    ngx_ws_session_t  *s;
+
+    c = probe->connection;
+    s = ngx_ws_session_find(probe->sid);
+
+    if (s == NULL || !s->polling || s->closing || s->probe
+        || s->rbuf || ngx_ws_poll_detach(s) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: upgrade of a session that is gone or busy");
+        ngx_ws_session_finalize(probe);
+        return NGX_DONE;
+    }
+
+    s->connection = c;
+    c->data = s;
+
+    s->rbuf = probe->rbuf;
+    s->rbuf_len = probe->rbuf_len;
+    s->rbuf_size = probe->rbuf_size;
+    probe->rbuf = NULL;
+
+    /* binary goes out as binary again, unless the WebSocket asked not to */
+    s->b64 = probe->b64;
+
+    ngx_ws_parser_reset(&probe->parser, &ngx_ws_parser_ops, probe);
+    ngx_free(probe);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "ws session %*s: upgraded to websocket",
+                   (size_t) NGX_WS_ID_LEN, s->sid);
+
+    ngx_ws_session_timer_arm(s);
+
+    if (s->out) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    if (s->rbuf_len) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+
+    return NGX_DONE;
+}
+
 
 
 /*
@@ -950,18 +1154,18 @@ ngx_ws_on_engineio(ngx_ws_session_t *s, unsigned binary, u_char *payload,
  * earlier of the two deadlines, and the handler looks at both.
  */
 
-static void
-ngx_ws_heartbeat(ngx_ws_session_t *s)
+void
+ngx_ws_session_heartbeat(ngx_ws_session_t *s)
 {
-    u_char            *p;
-    ngx_msec_t         now;
-    ngx_connection_t  *c;
+    u_char      *p;
+    ngx_log_t   *log;
+    ngx_msec_t   now;
 
-    c = s->connection;
+    log = ngx_ws_session_log(s);
     now = ngx_current_msec;
 
     if (!s->connected && (ngx_msec_int_t) (now - s->connect_at) >= 0) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+        ngx_log_error(NGX_LOG_INFO, log, 0,
                       "ws: no namespace connected in time, closing");
         ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "connect timeout");
         return;
@@ -972,13 +1176,20 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
         if (s->pong_wait && s->throttled) {
             /* the pong may be among what nginx does not read now */
             s->heartbeat_at = now + s->conf->ping_timeout;
-            ngx_ws_timer_arm(s);
+            ngx_ws_session_timer_arm(s);
             return;
         }
 
         if (s->pong_wait) {
-            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+            ngx_log_error(NGX_LOG_INFO, log, 0,
                           "ws: ping timeout, closing");
+
+            if (s->polling) {
+                /* engine.io forgets the sid at once: its next GET gets 400 */
+                ngx_ws_poll_end(s, "ping timeout");
+                return;
+            }
+
             ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "ping timeout");
             return;
         }
@@ -993,7 +1204,7 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
             *p = NGX_WS_EIO_PING;
         }
 
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0,
                        "ws heartbeat: ping, waiting for the pong");
 
         (void) ngx_ws_session_send(s, ngx_ws_ping_msg);
@@ -1002,18 +1213,20 @@ ngx_ws_heartbeat(ngx_ws_session_t *s)
         s->heartbeat_at = now + s->conf->ping_timeout;
     }
 
-    ngx_ws_timer_arm(s);
+    ngx_ws_session_timer_arm(s);
 }
 
 
-static void
-ngx_ws_timer_arm(ngx_ws_session_t *s)
-{
-    ngx_msec_t         at;
-    ngx_msec_int_t     delay;
-    ngx_connection_t  *c;
+/* the timer is the connection's read timer, or polling's own */
 
-    c = s->connection;
+void
+ngx_ws_session_timer_arm(ngx_ws_session_t *s)
+{
+    ngx_msec_t       at;
+    ngx_event_t     *ev;
+    ngx_msec_int_t   delay;
+
+    ev = s->polling ? &s->poll->timer : s->connection->read;
     at = s->heartbeat_at;
 
     if (!s->connected && (ngx_msec_int_t) (s->connect_at - at) < 0) {
@@ -1028,12 +1241,12 @@ ngx_ws_timer_arm(ngx_ws_session_t *s)
 
     /* re-added exactly: ngx_add_timer() would keep a timer 300 ms off */
 
-    if (c->read->timer_set) {
-        ngx_del_timer(c->read);
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
     }
 
-    c->read->cancelable = 1;
-    ngx_add_timer(c->read, (ngx_msec_t) delay);
+    ev->cancelable = 1;
+    ngx_add_timer(ev, (ngx_msec_t) delay);
 }
 
 
@@ -1102,7 +1315,7 @@ ngx_ws_parser_alloc(void *data, size_t size)
 {
     ngx_ws_session_t *s = data;
 
-    return ngx_alloc(size, s->connection->log);
+    return ngx_alloc(size, ngx_ws_session_log(s));
 }
 
 

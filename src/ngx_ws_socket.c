@@ -72,7 +72,7 @@ ngx_ws_socket_packet(ngx_ws_session_t *s, u_char *data, size_t len)
             return "DISCONNECT from a namespace not connected";
         }
 
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                        "ws socket %*s: client namespace disconnect",
                        (size_t) NGX_WS_ID_LEN, sock->id);
 
@@ -419,7 +419,7 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     nsp = ngx_ws_nsp_served(s, pkt->nsp, pkt->nsp_len);
 
     if (nsp == NULL) {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                        "ws connect: \"%*s\" is not served here",
                        pkt->nsp_len, pkt->nsp);
 
@@ -430,7 +430,7 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     }
 
     if (pkt->data_len > NGX_WS_DATA_MAX) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                        "ws connect: auth payload of %uz bytes refused",
                        pkt->data_len);
 
@@ -440,13 +440,13 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         return (rc == NGX_OK) ? NULL : "out of memory";
     }
 
-    sock = ngx_calloc(sizeof(ngx_ws_socket_t), s->connection->log);
+    sock = ngx_calloc(sizeof(ngx_ws_socket_t), ngx_ws_session_log(s));
     if (sock == NULL) {
         return "out of memory";
     }
 
     if (pkt->data_len) {
-        sock->data = ngx_alloc(pkt->data_len, s->connection->log);
+        sock->data = ngx_alloc(pkt->data_len, ngx_ws_session_log(s));
         if (sock->data == NULL) {
             ngx_free(sock);
             return "out of memory";
@@ -513,7 +513,7 @@ ngx_ws_socket_accept(ngx_ws_socket_t *sock)
 
     s->connected = 1;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                    "ws socket %*s: connected to \"%V\"",
                    (size_t) NGX_WS_ID_LEN, sock->id, &nsp->name);
 
@@ -563,7 +563,7 @@ ngx_ws_socket_disconnect(ngx_ws_socket_t *sock)
 
     s = sock->session;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                    "ws socket %*s: server namespace disconnect",
                    (size_t) NGX_WS_ID_LEN, sock->id);
 

@@ -67,7 +67,8 @@ for my $case (
         headers => { Connection => 'keep-alive, Upgrade' }],
     ['Connection: upgrade (lower case)', headers => { Connection => 'upgrade' }],
     ['extra query args', query => 't=NxYz12&foo=bar'],
-    ['Origin and cookies', headers => { Origin => 'http://example.com',
+    # a page of the same origin (t/23-cors.t: others are refused)
+    ['Origin and cookies', headers => { Origin => "http://127.0.0.1:$port",
                                         Cookie => 'a=b; c=d' }],
 ) {
     my ($name, %o) = @$case;
@@ -119,13 +120,24 @@ refused('transport missing', 400, 0, 'Transport unknown',
         path => "$P?EIO=4");
 refused('transport unknown', 400, 0, 'Transport unknown',
         path => "$P?EIO=4&transport=carrier-pigeon");
-refused('transport=polling', 400, 0, 'Transport unknown',
-        path => "$P?EIO=4&transport=polling");
-refused('transport=polling, plain GET', 400, 0, 'Transport unknown',
-        path => "$P?EIO=4&transport=polling",
-        headers => { Upgrade => undef, Connection => undef,
-                     'Sec-WebSocket-Key' => undef,
-                     'Sec-WebSocket-Version' => undef });
+
+# polling is a transport: its handshake is a plain 200 with the open packet,
+# Upgrade headers or not (t/24-polling.t has the rest)
+for my $h ({}, { Upgrade => undef, Connection => undef,
+                 'Sec-WebSocket-Key' => undef,
+                 'Sec-WebSocket-Version' => undef }) {
+    my $r = NgxWs::WebSocket->new(port => $port,
+                                  path => "$P?EIO=4&transport=polling",
+                                  headers => $h);
+    my $what = %$h ? 'plain GET' : 'with Upgrade headers';
+    is($r && $r->status, 200, "transport=polling, $what: 200");
+    like($r->body, qr/^0\{"sid":"[\w-]{20}","upgrades":\["websocket"\],/,
+         "transport=polling, $what: open packet offers the upgrade");
+}
+refused('transport=polling, EIO=3', 400, 5, 'Unsupported protocol version',
+        path => "$P?EIO=3&transport=polling");
+refused('transport=polling, unknown sid', 400, 1, 'Session ID unknown',
+        path => "$P?EIO=4&transport=polling&sid=x");
 refused('no query at all', 400, 0, 'Transport unknown', path => $P);
 
 refused('sid given', 400, 1, 'Session ID unknown',
@@ -179,9 +191,9 @@ refused('EIO=44', 400, 5, 'Unsupported protocol version',
 
 # Check order: transport, sid, method, upgrade (426 for the version), EIO.
 refused('order: transport before sid', 400, 0, 'Transport unknown',
-        path => "$P?EIO=4&transport=polling&sid=x");
+        path => "$P?EIO=4&transport=flash&sid=x");
 refused('order: transport before EIO', 400, 0, 'Transport unknown',
-        path => "$P?EIO=3&transport=polling");
+        path => "$P?EIO=3&transport=flash");
 refused('order: sid before method', 400, 1, 'Session ID unknown',
         query => 'sid=x', method => 'POST',
         headers => { 'Content-Length' => 0 });

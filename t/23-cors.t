@@ -502,44 +502,44 @@ conf_refused('ws_cookie with three arguments',
 # transport=polling answers, by removing the "# TODO(polling): " prefix,
 #     sed -i 's/^# TODO(polling): \{0,1\}//' t/23-cors.t
 #
-# TODO(polling): {
-# TODO(polling):     my ($st, $h, $body) = request($p5, 'GET', $POLL,
-# TODO(polling):         Origin => 'https://app.example.com');
-# TODO(polling):     is($st, 200, 'polling handshake, allowed origin: 200');
-# TODO(polling):     is($h->{'access-control-allow-origin'},
-# TODO(polling):        'https://app.example.com',
-# TODO(polling):        'polling handshake: Access-Control-Allow-Origin');
-# TODO(polling):     is($h->{'access-control-allow-credentials'}, 'true',
-# TODO(polling):        'polling handshake: Allow-Credentials');
-# TODO(polling):     is($h->{vary}, 'Origin', 'polling handshake: Vary');
-# TODO(polling):     my ($sid) = $body =~ /"sid":"([A-Za-z0-9_-]{20})"/;
-# TODO(polling):     ok($sid, 'polling handshake: a sid');
-# TODO(polling):     is($h->{'set-cookie'},
-# TODO(polling):        "io=$sid; Path=/; HttpOnly; SameSite=Lax",
-# TODO(polling):        'ws_cookie io: Set-Cookie with the sid');
-# TODO(polling):
-# TODO(polling):     ($st, $h, $body) = request($p6, 'GET', $POLL,
-# TODO(polling):         Origin => 'https://a.example.com');
-# TODO(polling):     ($sid) = $body =~ /"sid":"([A-Za-z0-9_-]{20})"/;
-# TODO(polling):     is($h->{'set-cookie'},
-# TODO(polling):        "sid=$sid; Path=/socket.io/; HttpOnly; SameSite=Lax",
-# TODO(polling):        'ws_cookie sid path=/socket.io/: its name and path');
-# TODO(polling):
-# TODO(polling):     ($st, $h) = request($p6, 'GET',
-# TODO(polling):         '/own/?EIO=4&transport=polling',
-# TODO(polling):         Origin => 'https://b.example.com');
-# TODO(polling):     is($st, 200, 'ws_cookie off: 200');
-# TODO(polling):     ok(!exists $h->{'set-cookie'}, 'ws_cookie off: no cookie');
-# TODO(polling):
-# TODO(polling):     ($st, $h) = request($p2, 'GET', $POLL,
-# TODO(polling):         Origin => 'https://app.example.com');
-# TODO(polling):     ok(!exists $h->{'set-cookie'}, 'no ws_cookie: no cookie');
-# TODO(polling):
-# TODO(polling):     ($st, $h) = request($p1, 'GET', $POLL,
-# TODO(polling):         Origin => "http://127.0.0.1:$p1");
-# TODO(polling):     is($st, 200, 'no ws_cors_origin, same origin: 200');
-# TODO(polling):     ok(!exists $h->{'access-control-allow-origin'},
-# TODO(polling):        'no ws_cors_origin, same origin: no CORS headers');
-# TODO(polling): }
+{
+    my ($st, $h, $body) = request($p5, 'GET', $POLL,
+        Origin => 'https://app.example.com');
+    is($st, 200, 'polling handshake, allowed origin: 200');
+    is($h->{'access-control-allow-origin'},
+       'https://app.example.com',
+       'polling handshake: Access-Control-Allow-Origin');
+    is($h->{'access-control-allow-credentials'}, 'true',
+       'polling handshake: Allow-Credentials');
+    is($h->{vary}, 'Origin', 'polling handshake: Vary');
+    my ($sid) = $body =~ /"sid":"([A-Za-z0-9_-]{20})"/;
+    ok($sid, 'polling handshake: a sid');
+    is($h->{'set-cookie'},
+       "io=$sid; Path=/; HttpOnly; SameSite=Lax",
+       'ws_cookie io: Set-Cookie with the sid');
+
+    ($st, $h, $body) = request($p6, 'GET', $POLL,
+        Origin => 'https://a.example.com');
+    ($sid) = $body =~ /"sid":"([A-Za-z0-9_-]{20})"/;
+    is($h->{'set-cookie'},
+       "sid=$sid; Path=/socket.io/; HttpOnly; SameSite=Lax",
+       'ws_cookie sid path=/socket.io/: its name and path');
+
+    ($st, $h) = request($p6, 'GET',
+        '/own/?EIO=4&transport=polling',
+        Origin => 'https://b.example.com');
+    is($st, 200, 'ws_cookie off: 200');
+    ok(!exists $h->{'set-cookie'}, 'ws_cookie off: no cookie');
+
+    ($st, $h) = request($p2, 'GET', $POLL,
+        Origin => 'https://app.example.com');
+    ok(!exists $h->{'set-cookie'}, 'no ws_cookie: no cookie');
+
+    ($st, $h) = request($p1, 'GET', $POLL,
+        Origin => "http://127.0.0.1:$p1");
+    is($st, 200, 'no ws_cors_origin, same origin: 200');
+    ok(!exists $h->{'access-control-allow-origin'},
+       'no ws_cors_origin, same origin: no CORS headers');
+}
 
 done_testing;

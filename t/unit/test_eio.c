@@ -121,29 +121,39 @@ test_open(void)
         "\"pingInterval\":25000,\"pingTimeout\":20000,"
         "\"maxPayload\":1000000}";
 
-    len = ngx_ws_eio_open_len(20, 25000, 20000, 1000000);
+    len = ngx_ws_eio_open_len(20, 0, 25000, 20000, 1000000);
     UNIT_EQ(len, sizeof(expect) - 1);
     UNIT_EQ(len, 0x6b);                       /* as observed: 81 6b */
 
     memset(buf, 0, sizeof(buf));
     e = ngx_ws_eio_open_write(buf, (const u_char *) "eRcruc-C0nrI4n0VAAAA",
-                              20, 25000, 20000, 1000000);
+                              20, 0, 25000, 20000, 1000000);
     UNIT_MEM(buf, e - buf, expect);
 
-    len = ngx_ws_eio_open_len(3, 300, 200, 0);
-    e = ngx_ws_eio_open_write(buf, (const u_char *) "abc", 3, 300, 200, 0);
+    len = ngx_ws_eio_open_len(3, 0, 300, 200, 0);
+    e = ngx_ws_eio_open_write(buf, (const u_char *) "abc", 3, 0, 300, 200, 0);
     UNIT_EQ((size_t) (e - buf), len);
     UNIT_MEM(buf, e - buf,
              "0{\"sid\":\"abc\",\"upgrades\":[],\"pingInterval\":300,"
              "\"pingTimeout\":200,\"maxPayload\":0}");
 
-    len = ngx_ws_eio_open_len(1, 4294967295u, 9, (size_t) 1 << 40);
-    e = ngx_ws_eio_open_write(buf, (const u_char *) "x", 1, 4294967295u, 9,
+    len = ngx_ws_eio_open_len(1, 0, 4294967295u, 9, (size_t) 1 << 40);
+    e = ngx_ws_eio_open_write(buf, (const u_char *) "x", 1, 0, 4294967295u, 9,
                               (size_t) 1 << 40);
     UNIT_EQ((size_t) (e - buf), len);
     UNIT_MEM(buf, e - buf,
              "0{\"sid\":\"x\",\"upgrades\":[],\"pingInterval\":4294967295,"
              "\"pingTimeout\":9,\"maxPayload\":1099511627776}");
+
+    /* a polling session's, as engine.io 6 writes it */
+    len = ngx_ws_eio_open_len(20, 1, 25000, 20000, 1000000);
+    e = ngx_ws_eio_open_write(buf, (const u_char *) "MlXoW6BcRsUcnJEEAAAA",
+                              20, 1, 25000, 20000, 1000000);
+    UNIT_EQ((size_t) (e - buf), len);
+    UNIT_MEM(buf, e - buf,
+             "0{\"sid\":\"MlXoW6BcRsUcnJEEAAAA\",\"upgrades\":"
+             "[\"websocket\"],\"pingInterval\":25000,\"pingTimeout\":20000,"
+             "\"maxPayload\":1000000}");
 }
 
 

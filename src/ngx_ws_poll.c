@@ -1,0 +1,1019 @@
+
+/*
+ * Copyright (C) 2026 The ngx_ws authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include "ngx_ws.h"
+
+
+/*
+ * How long a closing session waits for the GET that carries its close
+ * packet; engine.io waits 30 s, a client that polls comes back at once.
+ */
+#define NGX_WS_POLL_LINGER     10000
+
+#define NGX_WS_POLL_TEXT       "text/plain; charset=UTF-8"
+
+
+/* A request's hold on its session: found again by sid, never by pointer. */
+typedef struct {
+    ngx_http_request_t        *request;
+    u_char                     sid[NGX_WS_ID_LEN];
+} ngx_ws_poll_ref_t;
+
+
+static ngx_int_t ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s);
+static ngx_int_t ngx_ws_poll_post(ngx_http_request_t *r,
+    ngx_ws_session_t *s);
+static void ngx_ws_poll_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_poll_read(ngx_ws_session_t *s);
+static ngx_int_t ngx_ws_poll_hold(ngx_http_request_t *r,
+    ngx_ws_session_t *s);
+static void ngx_ws_poll_ref_cleanup(void *data);
+static ngx_int_t ngx_ws_poll_answer(ngx_ws_session_t *s,
+    ngx_http_request_t *r, u_char tail);
+static size_t ngx_ws_poll_msg_len(ngx_ws_msg_t *msg, ngx_uint_t *count);
+static u_char *ngx_ws_poll_msg_write(u_char *p, ngx_ws_msg_t *msg);
+static u_char *ngx_ws_poll_frame(u_char *p, u_char *end, unsigned *opcode,
+    u_char **payload, size_t *len);
+static ngx_int_t ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, u_char *body, size_t len);
+static void ngx_ws_poll_finish(ngx_http_request_t *r, ngx_int_t rc);
+static void ngx_ws_poll_timer_handler(ngx_event_t *ev);
+static void ngx_ws_poll_flush_handler(ngx_event_t *ev);
+
+
+/*
+ * The first GET of a polling session: the session is made here and lives
+ * in this worker; the open packet is the whole answer.
+ */
+
+ngx_int_t
+ngx_ws_poll_open(ngx_http_request_t *r)
+{
+    u_char             *open, *p;
+    size_t              len;
+    ngx_ws_poll_t      *poll;
+    ngx_ws_session_t   *s;
+    ngx_ws_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
+
+    if (ngx_exiting || ngx_terminate) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    s = ngx_ws_session_create(NULL, conf);
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    poll = ngx_calloc(sizeof(ngx_ws_poll_t), r->connection->log);
+    if (poll == NULL) {
+        ngx_ws_session_free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->polling = 1;
+    s->poll = poll;
+
+    /* engine.io-parser always sends binary over polling as base64 */
+    s->b64 = 1;
+
+    /* the request's log names its connection, which does not last */
+    poll->log = *ngx_cycle->log;
+    poll->log.action = "serving socket.io over polling";
+
+    poll->timer.handler = ngx_ws_poll_timer_handler;
+    poll->timer.data = s;
+    poll->timer.log = &poll->log;
+    poll->timer.cancelable = 1;
+
+    poll->flush.handler = ngx_ws_poll_flush_handler;
+    poll->flush.data = s;
+    poll->flush.log = &poll->log;
+
+    if ((conf->hook_connect.len || conf->hook_event.len
+         || conf->hook_disconnect.len)
+        && ngx_ws_hook_keep(r, s) != NGX_OK)
+    {
+        ngx_ws_session_free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_ws_eio_open_len(NGX_WS_ID_LEN, 1, conf->ping_interval,
+                              conf->ping_timeout, conf->max_payload);
+
+    open = ngx_pnalloc(r->pool, len);
+    if (open == NULL) {
+        ngx_ws_session_free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_ws_eio_open_write(open, s->sid, NGX_WS_ID_LEN, 1,
+                              conf->ping_interval, conf->ping_timeout,
+                              conf->max_payload);
+
+    ngx_ws_session_register(s);
+
+    s->heartbeat_at = ngx_current_msec + conf->ping_interval;
+    s->connect_at = ngx_current_msec + conf->connect_timeout;
+    ngx_ws_session_timer_arm(s);
+
+    if (ngx_ws_cors_cookie(r, s->sid, NGX_WS_ID_LEN) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_ws_poll_reply(r, NGX_HTTP_OK, NGX_WS_POLL_TEXT, open,
+                             p - open);
+}
+
+
+/* A request of a polling session of this worker. */
+
+ngx_int_t
+ngx_ws_poll_request(ngx_http_request_t *r, ngx_ws_session_t *s)
+{
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_ws_poll_get(r, s);
+    }
+
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_ws_poll_post(r, s);
+    }
+
+    /* engine.io answers other methods on a session with a bare 500 */
+    return ngx_ws_poll_reply(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                             NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s)
+{
+    ngx_int_t       rc;
+    ngx_ws_poll_t  *poll;
+
+    poll = s->poll;
+
+    if (poll->get) {
+        /* engine.io: the second GET gets 400, the first the close */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: overlapping polling GET, closing");
+        ngx_ws_poll_end(s, "transport error");
+        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
+    }
+
+    if (s->out || s->closing || poll->upgrading) {
+        /* during an upgrade the GET is let go with a noop */
+        rc = ngx_ws_poll_answer(s, r, poll->upgrading && !s->out
+                                      && !s->closing ? NGX_WS_EIO_NOOP : 0);
+
+        if (s->closing && s->out == NULL) {
+            ngx_ws_session_free(s);
+        }
+
+        return rc;
+    }
+
+    rc = ngx_ws_poll_hold(r, s);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    poll->get = r;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws poll %*s: GET parked", (size_t) NGX_WS_ID_LEN, s->sid);
+
+    /* a client that goes away is seen at once, on HTTP/2 as a reset */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    if (s->poll->post) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: overlapping polling POST, closing");
+        ngx_ws_poll_end(s, "transport error");
+        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
+    }
+
+    /* EIO 4 payloads are text: a binary body is engine.io's "invalid" */
+
+    h = r->headers_in.content_type;
+
+    if (h && h->value.len >= 24
+        && ngx_strncasecmp(h->value.data,
+                           (u_char *) "application/octet-stream", 24) == 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: binary polling payload, closing");
+        ngx_ws_poll_end(s, "transport error");
+        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
+    }
+
+    if (r->headers_in.content_length_n > (off_t) s->conf->max_payload) {
+        /* engine.io keeps the session */
+        return ngx_ws_poll_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
+                                 NULL, 0);
+    }
+
+    rc = ngx_ws_poll_hold(r, s);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    s->poll->post = r;
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_ws_poll_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_ws_poll_body_handler(ngx_http_request_t *r)
+{
+    size_t              len;
+    ngx_buf_t          *b;
+    ngx_chain_t        *cl;
+    ngx_ws_session_t   *s;
+    ngx_ws_poll_ref_t  *ref;
+
+    ref = ngx_http_get_module_ctx(r, ngx_ws_module);
+    s = ngx_ws_session_find(ref->sid);
+
+    if (s == NULL || !s->polling || s->poll->post != r) {
+        /* the session ended while the body was read */
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST,
+                                                NULL, NULL, 0));
+        return;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            /* client_body_buffer_size is raised to ws_max_payload */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "ws: polling payload written to a file");
+            s->poll->post = NULL;
+            ngx_ws_poll_end(s, "transport error");
+            ngx_ws_poll_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len > s->conf->max_payload) {
+        s->poll->post = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          NULL, NULL, 0));
+        return;
+    }
+
+    /* the packets are kept apart from the request: a hook may pause them */
+
+    s->rbuf = ngx_alloc(len ? len : 1, &s->poll->log);
+    if (s->rbuf == NULL) {
+        s->poll->post = NULL;
+        ngx_ws_poll_end(s, "transport error");
+        ngx_ws_poll_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    s->rbuf_size = len;
+    s->rbuf_len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+        ngx_memcpy(s->rbuf + s->rbuf_len, b->pos, b->last - b->pos);
+        s->rbuf_len += b->last - b->pos;
+    }
+
+    s->poll->post_data = s->rbuf;
+
+    (void) ngx_ws_poll_read(s);
+}
+
+
+/*
+ * The packets of a POST, split on the record separator; the answer "ok"
+ * goes out when all are read, so a client whose hook queue is full waits,
+ * as on a WebSocket.  Returns NGX_DONE when the session is gone.
+ */
+
+static ngx_int_t
+ngx_ws_poll_read(ngx_ws_session_t *s)
+{
+    u_char              *p, *end, *sep;
+    ngx_int_t            rc;
+    ngx_ws_poll_t       *poll;
+    ngx_http_request_t  *r;
+
+    poll = s->poll;
+    r = poll->post;
+
+    p = poll->post_data;
+    end = s->rbuf + s->rbuf_len;
+
+    while (p < end && !s->closing && !s->throttled) {
+        sep = ngx_strlchr(p, end, 0x1e);
+        if (sep == NULL) {
+            sep = end;
+        }
+
+        ngx_ws_session_engineio(s, 0, p, sep - p);
+
+        p = (sep < end) ? sep + 1 : end;
+    }
+
+    poll->post_data = p;
+
+    if (s->throttled && !s->closing && p < end) {
+        return NGX_OK;
+    }
+
+    poll->post = NULL;
+    s->rbuf_len = 0;
+    ngx_free(s->rbuf);
+    s->rbuf = NULL;
+    s->rbuf_size = 0;
+
+    rc = ngx_ws_poll_reply(r, NGX_HTTP_OK, "text/html", (u_char *) "ok", 2);
+
+    if (s->peer_closed) {
+        ngx_ws_session_free(s);
+        ngx_ws_poll_finish(r, rc);
+        return NGX_DONE;
+    }
+
+    ngx_ws_poll_finish(r, rc);
+
+    return NGX_OK;
+}
+
+
+/* A hook queue with room again: the rest of the POST's packets. */
+
+void
+ngx_ws_poll_resume(ngx_ws_session_t *s)
+{
+    if (s->poll->post && !s->poll->flush.posted) {
+        ngx_post_event(&s->poll->flush, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * Ties a request to its session for as long as the request lives: if it
+ * ends before the session let go of it, the session learns from the
+ * cleanup.
+ */
+
+static ngx_int_t
+ngx_ws_poll_hold(ngx_http_request_t *r, ngx_ws_session_t *s)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_ws_poll_ref_t   *ref;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_ws_poll_ref_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ref = cln->data;
+    ref->request = r;
+    ngx_memcpy(ref->sid, s->sid, NGX_WS_ID_LEN);
+
+    cln->handler = ngx_ws_poll_ref_cleanup;
+    ngx_http_set_ctx(r, ref, ngx_ws_module);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A request ends: one the session still holds was cancelled by the client
+ * (a closed connection, an HTTP/2 reset).  engine.io closes the session;
+ * the close itself runs from an event, not inside the request's teardown.
+ */
+
+static void
+ngx_ws_poll_ref_cleanup(void *data)
+{
+    ngx_ws_poll_ref_t *ref = data;
+
+    ngx_ws_session_t  *s;
+
+    s = ngx_ws_session_find(ref->sid);
+
+    if (s == NULL || !s->polling) {
+        return;
+    }
+
+    if (s->poll->get == ref->request) {
+        s->poll->get = NULL;
+
+    } else if (s->poll->post == ref->request) {
+        s->poll->post = NULL;
+
+    } else {
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &s->poll->log, 0,
+                   "ws poll %*s: request cancelled",
+                   (size_t) NGX_WS_ID_LEN, s->sid);
+
+    s->error = 1;
+    ngx_post_event(&s->poll->flush, &ngx_posted_events);
+}
+
+
+/*
+ * Everything queued, as one payload: each frame's packet, binary ones as
+ * "b<base64>", joined with the record separator, then the tail packet
+ * (a noop or a close) if any.  The answer takes the queue whole.
+ */
+
+static ngx_int_t
+ngx_ws_poll_answer(ngx_ws_session_t *s, ngx_http_request_t *r, u_char tail)
+{
+    u_char        *body, *p;
+    size_t         len;
+    ngx_uint_t     n;
+    ngx_ws_out_t  *out;
+
+    if (s->poll->get == r) {
+        s->poll->get = NULL;
+    }
+
+    len = 0;
+    n = 0;
+
+    for (out = s->out; out; out = out->next) {
+        len += ngx_ws_poll_msg_len(out->msg, &n);
+    }
+
+    if (tail) {
+        len++;
+        n++;
+    }
+
+    len += n ? n - 1 : 0;
+
+    body = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body;
+
+    while (s->out) {
+        out = s->out;
+
+        if (p != body) {
+            *p++ = 0x1e;
+        }
+
+        p = ngx_ws_poll_msg_write(p, out->msg);
+
+        s->out = out->next;
+        ngx_ws_msg_release(out->msg);
+        ngx_free(out);
+    }
+
+    s->out_last = &s->out;
+    s->out_bytes = 0;
+
+    if (tail) {
+        if (p != body) {
+            *p++ = 0x1e;
+        }
+
+        *p++ = tail;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws poll %*s: answering with %uz bytes",
+                   (size_t) NGX_WS_ID_LEN, s->sid, (size_t) (p - body));
+
+    return ngx_ws_poll_reply(r, NGX_HTTP_OK, NGX_WS_POLL_TEXT, body,
+                             p - body);
+}
+
+
+static size_t
+ngx_ws_poll_msg_len(ngx_ws_msg_t *msg, ngx_uint_t *count)
+{
+    u_char    *p, *end, *payload;
+    size_t     len, plen;
+    unsigned   opcode;
+
+    len = 0;
+    p = msg->data;
+    end = msg->data + msg->len;
+
+    /* the separators are counted by the caller */
+
+    while ((p = ngx_ws_poll_frame(p, end, &opcode, &payload, &plen))) {
+        len += (opcode == NGX_WS_OP_BINARY)
+               ? 1 + ngx_ws_base64_encoded_len(plen) : plen;
+        (*count)++;
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_ws_poll_msg_write(u_char *p, ngx_ws_msg_t *msg)
+{
+    u_char    *f, *end, *payload, *start;
+    size_t     plen;
+    unsigned   opcode;
+
+    f = msg->data;
+    end = msg->data + msg->len;
+    start = p;
+
+    while ((f = ngx_ws_poll_frame(f, end, &opcode, &payload, &plen))) {
+        if (p != start) {
+            *p++ = 0x1e;
+        }
+
+        if (opcode == NGX_WS_OP_BINARY) {
+            *p++ = 'b';
+            p = ngx_ws_base64_encode(p, payload, plen);
+
+        } else {
+            p = ngx_cpymem(p, payload, plen);
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * The next of our own frames in a message (unmasked, FIN set, no control
+ * frames on a polling session), or NULL at its end.
+ */
+
+static u_char *
+ngx_ws_poll_frame(u_char *p, u_char *end, unsigned *opcode, u_char **payload,
+    size_t *len)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    if (end - p < 2) {
+        return NULL;
+    }
+
+    *opcode = p[0] & 0x0f;
+    n = p[1] & 0x7f;
+    p += 2;
+
+    if (n == 126) {
+        n = (size_t) p[0] << 8 | p[1];
+        p += 2;
+
+    } else if (n == 127) {
+        for (i = 0, n = 0; i < 8; i++) {
+            n = n << 8 | p[i];
+        }
+
+        p += 8;
+    }
+
+    *payload = p;
+    *len = n;
+
+    return p + n;
+}
+
+
+static ngx_int_t
+ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+    u_char *body, size_t len)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    if (r == r->main && !r->request_body) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    if (type) {
+        r->headers_out.content_type.len = ngx_strlen(type);
+        r->headers_out.content_type.data = (u_char *) type;
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    if (status == NGX_HTTP_OK) {
+        /* a cached poll would be a lost message */
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Cache-Control");
+        ngx_str_set(&h->value, "no-store");
+    }
+
+    if (len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* A held request's answer: the count taken when it was held goes back. */
+
+static void
+ngx_ws_poll_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * The session ends at once, with no goodbye queued: a cancelled or
+ * overlapping request, a bad payload.  A parked GET gets the close packet.
+ */
+
+void
+ngx_ws_poll_end(ngx_ws_session_t *s, const char *reason)
+{
+    ngx_ws_poll_t       *poll;
+    ngx_http_request_t  *r;
+
+    poll = s->poll;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &poll->log, 0,
+                   "ws poll %*s: ending, %s", (size_t) NGX_WS_ID_LEN, s->sid,
+                   reason);
+
+    if (!s->closing) {
+        s->closing = 1;
+        ngx_ws_session_detach(s, reason);
+    }
+
+    r = poll->get;
+
+    if (r) {
+        poll->get = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_CLOSE));
+    }
+
+    ngx_ws_session_free(s);
+}
+
+
+/*
+ * The transport side of ngx_ws_session_send(): the message waits for the
+ * next GET, counted against ws_write_queue as on a WebSocket.
+ */
+
+ngx_int_t
+ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
+{
+    size_t         cost;
+    ngx_ws_out_t  *out;
+
+    cost = msg->len + NGX_WS_OUT_COST;
+
+    if (s->out && s->out_bytes + cost > s->conf->write_queue) {
+        ngx_log_error(NGX_LOG_WARN, &s->poll->log, 0,
+                      "ws: slow reader, %uz bytes queued over "
+                      "ws_write_queue %uz, closing",
+                      s->out_bytes + cost, s->conf->write_queue);
+        ngx_ws_poll_fail(s);
+        return NGX_ERROR;
+    }
+
+    out = ngx_alloc(sizeof(ngx_ws_out_t), &s->poll->log);
+    if (out == NULL) {
+        ngx_ws_poll_fail(s);
+        return NGX_ERROR;
+    }
+
+    out->next = NULL;
+    out->msg = msg;
+    out->pos = 0;
+    msg->refs++;
+
+    *s->out_last = out;
+    s->out_last = &out->next;
+    s->out_bytes += cost;
+
+    /* what one turn of the event loop queues goes out in one answer */
+
+    if (s->poll->get && !s->poll->flush.posted) {
+        ngx_post_event(&s->poll->flush, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_ws_poll_fail(ngx_ws_session_t *s)
+{
+    s->error = 1;
+
+    if (!s->poll->flush.posted) {
+        ngx_post_event(&s->poll->flush, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * A close by the server: the sockets are gone already, the close packet
+ * is queued; the session ends when a GET has taken it, or after a while.
+ */
+
+void
+ngx_ws_poll_close(ngx_ws_session_t *s)
+{
+    u_char        *p;
+    ngx_ws_msg_t  *msg;
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 1, &p);
+    if (msg == NULL) {
+        ngx_ws_poll_fail(s);
+        return;
+    }
+
+    *p = NGX_WS_EIO_CLOSE;
+
+    s->poll->upgrading = 0;
+
+    (void) ngx_ws_poll_queue(s, msg);
+    ngx_ws_msg_release(msg);
+
+    if (s->poll->timer.timer_set) {
+        ngx_del_timer(&s->poll->timer);
+    }
+
+    s->poll->timer.cancelable = 0;
+    ngx_add_timer(&s->poll->timer, NGX_WS_POLL_LINGER);
+}
+
+
+/*
+ * A "1" in a POST: the client is leaving.  The session ends once the POST
+ * is answered; a parked GET is let go with a noop, as engine.io does.
+ */
+
+void
+ngx_ws_poll_closed(ngx_ws_session_t *s)
+{
+    ngx_http_request_t  *r;
+
+    s->closing = 1;
+    s->peer_closed = 1;
+    ngx_ws_session_detach(s, "transport close");
+
+    r = s->poll->get;
+
+    if (r) {
+        ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_NOOP));
+    }
+}
+
+
+/* A probe answered "3probe": a parked GET is let go with a noop. */
+
+void
+ngx_ws_poll_probed(ngx_ws_session_t *s)
+{
+    ngx_http_request_t  *r;
+
+    s->poll->upgrading = 1;
+
+    r = s->poll->get;
+
+    if (r && s->out == NULL) {
+        ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_NOOP));
+    }
+}
+
+
+/*
+ * The upgrade is done: the polling side lets go of its requests (a parked
+ * GET gets a noop) and of its timers; the queue stays with the session.
+ */
+
+ngx_int_t
+ngx_ws_poll_detach(ngx_ws_session_t *s)
+{
+    ngx_ws_poll_t       *poll;
+    ngx_http_request_t  *r;
+
+    poll = s->poll;
+
+    if (poll->post) {
+        /* its packets would be read after what the WebSocket brings */
+        return NGX_DECLINED;
+    }
+
+    r = poll->get;
+
+    if (r) {
+        poll->get = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
+                                                NGX_WS_POLL_TEXT,
+                                                (u_char *) "6", 1));
+    }
+
+    ngx_ws_poll_free(s);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Frees what polling holds.  A parked GET is answered with the close
+ * packet (a worker that exits lets its clients reconnect elsewhere); a
+ * POST still being read is refused.
+ */
+
+void
+ngx_ws_poll_free(ngx_ws_session_t *s)
+{
+    ngx_ws_poll_t       *poll;
+    ngx_http_request_t  *r;
+
+    poll = s->poll;
+
+    if (poll->timer.timer_set) {
+        ngx_del_timer(&poll->timer);
+    }
+
+    if (poll->flush.posted) {
+        ngx_delete_posted_event(&poll->flush);
+    }
+
+    r = poll->get;
+
+    if (r) {
+        poll->get = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
+                                                NGX_WS_POLL_TEXT,
+                                                (u_char *) "1", 1));
+    }
+
+    r = poll->post;
+
+    if (r) {
+        poll->post = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST,
+                                                NULL, NULL, 0));
+    }
+
+    ngx_free(poll);
+
+    s->polling = 0;
+    s->poll = NULL;
+}
+
+
+static void
+ngx_ws_poll_timer_handler(ngx_event_t *ev)
+{
+    ngx_ws_session_t  *s;
+
+    s = ev->data;
+
+    if (s->closing) {
+        /* no GET came for the close packet */
+        ngx_ws_session_free(s);
+        return;
+    }
+
+    ngx_ws_session_heartbeat(s);
+}
+
+
+static void
+ngx_ws_poll_flush_handler(ngx_event_t *ev)
+{
+    ngx_ws_session_t    *s;
+    ngx_http_request_t  *r;
+
+    s = ev->data;
+
+    if (s->error) {
+        ngx_ws_poll_end(s, "transport error");
+        return;
+    }
+
+    if (s->poll->post && !s->throttled && ngx_ws_poll_read(s) == NGX_DONE) {
+        return;
+    }
+
+    r = s->poll->get;
+
+    if (r && (s->out || s->closing)) {
+        ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, 0));
+
+        if (s->closing && s->out == NULL) {
+            ngx_ws_session_free(s);
+        }
+    }
+}
+
+
+/*
+ * A graceful shutdown: polling sessions have no idle connection for nginx
+ * to tell, so the worker ends them at once, a parked GET answered with the
+ * close packet; their clients reconnect to the new workers.
+ */
+
+void
+ngx_ws_poll_close_all(void)
+{
+    ngx_rbtree_node_t  *node, *next, *sentinel;
+    ngx_ws_session_t   *s;
+
+    sentinel = ngx_ws_worker.sessions.sentinel;
+
+    if (ngx_ws_worker.sessions.root == sentinel) {
+        return;
+    }
+
+    node = ngx_rbtree_min(ngx_ws_worker.sessions.root, sentinel);
+
+    while (node) {
+        next = ngx_rbtree_next(&ngx_ws_worker.sessions, node);
+
+        s = (ngx_ws_session_t *) ((u_char *) node
+                                  - offsetof(ngx_ws_session_t, node));
+
+        if (s->polling) {
+            ngx_ws_poll_end(s, "server shutting down");
+        }
+
+        node = next;
+    }
+}
