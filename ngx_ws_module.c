@@ -724,6 +724,8 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
 
     ngx_rbtree_init(&ngx_ws_worker.sessions, &ngx_ws_worker.sentinel,
                     ngx_ws_id_rbtree_insert_value);
+    ngx_rbtree_init(&ngx_ws_worker.holds, &ngx_ws_worker.holds_sentinel,
+                    ngx_ws_id_rbtree_insert_value);
     ngx_queue_init(&ngx_ws_worker.calls_wait);
 
     ngx_ws_worker.start = ngx_time();

@@ -236,6 +236,8 @@ struct ngx_ws_session_s {
     unsigned                   probe:1;        /* a WebSocket upgrading the
                                                   polling session of sid */
     unsigned                   upgraded:1;     /* the probe got its "5" */
+    unsigned                   relay:1;        /* a WebSocket of a session
+                                                  of another worker */
 
     union {
         ngx_connection_t      *connection;     /* WebSocket */
@@ -276,9 +278,23 @@ struct ngx_ws_poll_s {
     ngx_event_t                timer;          /* heartbeat, connect, linger */
     ngx_event_t                flush;          /* posted: answer the GET */
     ngx_log_t                  log;
+    ngx_pid_t                  get_pid;        /* a GET parked in that
+                                                  worker */
+    ngx_pid_t                  ws_pid;         /* upgraded to a WebSocket
+                                                  held by that worker */
     unsigned                   probing:1;      /* a probe is connected */
     unsigned                   upgrading:1;    /* a probe said "2probe" */
 };
+
+
+#define NGX_WS_POLL_TEXT       "text/plain; charset=UTF-8"
+
+
+/* A request's hold on its session: found again by sid, never by pointer. */
+typedef struct {
+    ngx_http_request_t        *request;
+    u_char                     sid[NGX_WS_ID_LEN];
+} ngx_ws_poll_ref_t;
 
 
 /* A Socket.IO socket: a session's membership of one namespace. */
@@ -376,6 +392,10 @@ typedef struct {
     size_t                     copy_size;
     ngx_uint_t                 registry_full;
 
+    ngx_rbtree_t               holds;          /* GETs of other workers'
+                                                  sessions, by sid */
+    ngx_rbtree_node_t          holds_sentinel;
+
     ngx_uint_t                 calls;          /* hook calls in flight */
     ngx_queue_t                calls_wait;     /* ngx_ws_hooks_t waiting */
 } ngx_ws_worker_t;
@@ -438,6 +458,30 @@ ngx_int_t ngx_ws_poll_request(ngx_http_request_t *r, ngx_ws_session_t *s);
 ngx_int_t ngx_ws_poll_detach(ngx_ws_session_t *s);
 void ngx_ws_poll_closed(ngx_ws_session_t *s);
 void ngx_ws_poll_end(ngx_ws_session_t *s, const char *reason);
+ngx_int_t ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, u_char *body, size_t len);
+void ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op,
+    ngx_pid_t from);
+
+/* ngx_ws_relay.c */
+#define NGX_WS_RELAY_GET       0
+#define NGX_WS_RELAY_GET_GONE  1
+#define NGX_WS_RELAY_POST      2
+#define NGX_WS_RELAY_END       3
+#define NGX_WS_RELAY_PROBE     4
+#define NGX_WS_RELAY_UPGRADE   5
+#define NGX_WS_RELAY_PACKET    6
+#define NGX_WS_RELAY_ANSWER    7
+#define NGX_WS_RELAY_FRAMES    8
+
+extern ngx_str_t  ngx_ws_eio_unknown_sid;
+
+ngx_pid_t ngx_ws_relay_owner(u_char *sid, size_t len);
+ngx_int_t ngx_ws_relay_request(ngx_http_request_t *r, u_char *sid,
+    ngx_pid_t owner);
+ngx_int_t ngx_ws_relay_send(ngx_uint_t kind, u_char *sid, ngx_pid_t target,
+    ngx_uint_t status, u_char *data, size_t len);
+void ngx_ws_relay_apply(ngx_ws_op_t *op, ngx_pid_t from);
 ngx_int_t ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
 void ngx_ws_poll_fail(ngx_ws_session_t *s);
 void ngx_ws_poll_close(ngx_ws_session_t *s);
@@ -499,6 +543,7 @@ ngx_int_t ngx_ws_broker_init(ngx_cycle_t *cycle);
 void ngx_ws_broker_exit(void);
 ngx_int_t ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     ngx_uint_t *matched);
+ngx_int_t ngx_ws_broker_relay(ngx_ws_op_t *op);
 
 /* ngx_ws_call.c */
 ngx_ws_call_t *ngx_ws_call_create(ngx_str_t *uri, const char *name);

@@ -92,6 +92,32 @@ ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
 }
 
 
+/*
+ * A relay record: for one worker, applied by no other, so not here; the
+ * log keeps it in order with the operations around it.
+ */
+
+ngx_int_t
+ngx_ws_broker_relay(ngx_ws_op_t *op)
+{
+    ngx_int_t  rc;
+    uint64_t   seq;
+
+    if (ngx_ws_worker.sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_broker_append(op, &seq);
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_broker_wake();
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_ws_broker_append(ngx_ws_op_t *op, uint64_t *seq)
 {
@@ -398,6 +424,11 @@ ngx_ws_broker_apply(u_char *buf, size_t len)
         {
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "ws: op %uL in the log is damaged", rec->seq);
+            continue;
+        }
+
+        if (op.type == NGX_WS_RELAY) {
+            ngx_ws_relay_apply(&op, rec->pid);
             continue;
         }
 

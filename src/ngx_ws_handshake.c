@@ -40,11 +40,15 @@ static ngx_uint_t ngx_ws_has_token(ngx_table_elt_t *h, const char *token,
 static ngx_int_t ngx_ws_add_header(ngx_http_request_t *r, const char *name,
     size_t nlen, u_char *value, size_t vlen);
 static ngx_int_t ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_ws_session_t *target);
+    u_char *sid, ngx_ws_session_t *target);
 static void ngx_ws_session_abort(void *data);
 static void ngx_ws_handoff(ngx_http_request_t *r);
 static void ngx_ws_release_http(ngx_connection_t *c,
     ngx_http_connection_t *hc);
+
+
+ngx_str_t  ngx_ws_eio_unknown_sid =
+    ngx_string("{\"code\":1,\"message\":\"Session ID unknown\"}");
 
 
 static ngx_str_t  ngx_ws_eio_errors[] = {
@@ -116,7 +120,7 @@ ngx_ws_socketio_handler(ngx_http_request_t *r)
         return ngx_ws_poll_open(r);
     }
 
-    return ngx_ws_accept(r, &key, NULL);
+    return ngx_ws_accept(r, &key, NULL, NULL);
 }
 
 
@@ -131,17 +135,30 @@ ngx_ws_session_request(ngx_http_request_t *r, ngx_str_t *sid,
 {
     ngx_int_t          rc;
     ngx_str_t          key;
+    ngx_pid_t          owner;
     ngx_ws_session_t  *s;
 
     s = (sid->len == NGX_WS_ID_LEN) ? ngx_ws_session_find(sid->data) : NULL;
+    owner = 0;
 
-    if (s == NULL || s->probe) {
+    if (s == NULL) {
+        /* another worker's session: this one relays for it */
+        owner = ngx_ws_relay_owner(sid->data, sid->len);
+
+        if (owner == 0) {
+            return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_SID);
+        }
+
+        if (polling) {
+            return ngx_ws_relay_request(r, sid->data, owner);
+        }
+
+    } else if (s->probe) {
         return ngx_ws_eio_error(r, NGX_WS_EIO_UNKNOWN_SID);
-    }
 
-    if (polling) {
+    } else if (polling) {
         /* engine.io's transport mismatch: the session was upgraded */
-        if (!s->polling) {
+        if (!s->polling || s->poll->ws_pid) {
             return ngx_ws_eio_error(r, NGX_WS_EIO_BAD_REQUEST);
         }
 
@@ -157,7 +174,7 @@ ngx_ws_session_request(ngx_http_request_t *r, ngx_str_t *sid,
         return rc;
     }
 
-    return ngx_ws_accept(r, &key, s);
+    return ngx_ws_accept(r, &key, sid->data, s);
 }
 
 
@@ -372,7 +389,8 @@ ngx_ws_add_header(ngx_http_request_t *r, const char *name, size_t nlen,
  */
 
 static ngx_int_t
-ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, ngx_ws_session_t *target)
+ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, u_char *sid,
+    ngx_ws_session_t *target)
 {
     u_char              *accept, *open;
     size_t               len;
@@ -439,20 +457,26 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, ngx_ws_session_t *target)
         s->b64 = 1;
     }
 
-    if (target) {
+    if (sid) {
         /*
          * An upgrade: the probe carries the polling session's sid, and the
-         * session, its hooks and its open packet are there already.
+         * session, its hooks and its open packet are there already, in
+         * this worker (target) or in another one (a relay).
          */
         s->probe = 1;
-        ngx_memcpy(s->sid, target->sid, NGX_WS_ID_LEN);
+        ngx_memcpy(s->sid, sid, NGX_WS_ID_LEN);
 
         /*
          * One upgrade per session: engine.io accepts any other WebSocket
          * with the sid and closes it at once.
          */
 
-        if (!target->polling || target->closing || target->poll->probing) {
+        if (target == NULL) {
+            s->relay = 1;
+
+        } else if (!target->polling || target->closing
+                   || target->poll->probing || target->poll->ws_pid)
+        {
             s->discard = 1;
 
         } else {

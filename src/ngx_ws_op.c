@@ -68,6 +68,9 @@ typedef struct {
     uint32_t                   nexcept;
     uint32_t                   nnames;
     uint32_t                   nbins;
+    uint32_t                   target;
+    uint32_t                   kind;
+    uint32_t                   status;
 } ngx_ws_op_header_t;
 
 
@@ -582,7 +585,8 @@ ngx_ws_op_size(ngx_ws_op_t *op)
 {
     size_t  i, n;
 
-    n = sizeof(ngx_ws_op_header_t) + 4 + op->nsp.len + 4 + op->packet.len;
+    n = sizeof(ngx_ws_op_header_t) + 4 + op->nsp.len + 4 + op->packet.len
+        + 4 + op->sid.len;
 
     for (i = 0; i < op->nrooms; i++) {
         n += 4 + op->rooms[i].len;
@@ -615,12 +619,16 @@ ngx_ws_op_write(ngx_ws_op_t *op, u_char *p)
     h.nexcept = (uint32_t) op->nexcept;
     h.nnames = (uint32_t) op->nnames;
     h.nbins = (uint32_t) op->nbins;
+    h.target = op->target;
+    h.kind = op->kind;
+    h.status = op->status;
 
     memcpy(p, &h, sizeof(ngx_ws_op_header_t));
     p += sizeof(ngx_ws_op_header_t);
 
     p = ngx_ws_op_write_list(p, &op->nsp, 1);
     p = ngx_ws_op_write_list(p, &op->packet, 1);
+    p = ngx_ws_op_write_list(p, &op->sid, 1);
     p = ngx_ws_op_write_list(p, op->rooms, op->nrooms);
     p = ngx_ws_op_write_list(p, op->except, op->nexcept);
     p = ngx_ws_op_write_list(p, op->names, op->nnames);
@@ -670,7 +678,8 @@ ngx_ws_op_read(u_char *p, size_t len, ngx_ws_op_t *op,
 
     /* every string takes at least its 4 length bytes */
 
-    if (h.type < NGX_WS_EMIT || h.type > NGX_WS_DISCONNECT || h.close > 1
+    if (h.type < NGX_WS_EMIT || h.type > NGX_WS_RELAY || h.close > 1
+        || h.kind >= NGX_WS_RELAY_KINDS
         || h.nbins > NGX_WS_SIO_MAX_ATTACHMENTS
         || (uint64_t) h.nrooms + h.nexcept + h.nnames + h.nbins
            > (uint64_t) (end - p) / 4)
@@ -684,9 +693,13 @@ ngx_ws_op_read(u_char *p, size_t len, ngx_ws_op_t *op,
     op->nexcept = h.nexcept;
     op->nnames = h.nnames;
     op->nbins = h.nbins;
+    op->target = h.target;
+    op->kind = h.kind;
+    op->status = h.status;
 
     if (ngx_ws_op_read_bytes(&p, end, &op->nsp) != 0
         || ngx_ws_op_read_bytes(&p, end, &op->packet) != 0
+        || ngx_ws_op_read_bytes(&p, end, &op->sid) != 0
         || ngx_ws_op_read_list(&p, end, &op->rooms, op->nrooms, alloc, data)
            != 0
         || ngx_ws_op_read_list(&p, end, &op->except, op->nexcept, alloc,

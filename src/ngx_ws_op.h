@@ -28,6 +28,13 @@
 #define NGX_WS_LEAVE       3
 #define NGX_WS_DISCONNECT  4
 
+/*
+ * A session's traffic between the worker that holds one of its requests
+ * and the worker the session lives in: the kinds are ngx_ws_relay.c's.
+ */
+#define NGX_WS_RELAY       5
+#define NGX_WS_RELAY_KINDS 10
+
 
 typedef struct {
     u_char            *data;
@@ -48,9 +55,15 @@ typedef struct {
     ngx_ws_bytes_t    *names;       /* JOIN, LEAVE: the rooms ("room") */
     size_t             nnames;
 
-    ngx_ws_bytes_t     packet;      /* EMIT: the Socket.IO packet */
+    ngx_ws_bytes_t     packet;      /* EMIT: the Socket.IO packet;
+                                       RELAY: the payload */
     ngx_ws_bytes_t    *bins;        /* EMIT: its binary attachments */
     size_t             nbins;
+
+    ngx_ws_bytes_t     sid;         /* RELAY: the session */
+    uint32_t           target;      /* RELAY: the worker's pid */
+    uint32_t           kind;        /* RELAY: what it is */
+    uint32_t           status;      /* RELAY: an HTTP status, a flag */
 } ngx_ws_op_t;
 
 

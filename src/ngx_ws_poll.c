@@ -14,21 +14,20 @@
  */
 #define NGX_WS_POLL_LINGER     10000
 
-#define NGX_WS_POLL_TEXT       "text/plain; charset=UTF-8"
-
-
-/* A request's hold on its session: found again by sid, never by pointer. */
-typedef struct {
-    ngx_http_request_t        *request;
-    u_char                     sid[NGX_WS_ID_LEN];
-} ngx_ws_poll_ref_t;
-
 
 static ngx_int_t ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_poll_post(ngx_http_request_t *r,
     ngx_ws_session_t *s);
 static void ngx_ws_poll_body_handler(ngx_http_request_t *r);
+static u_char *ngx_ws_poll_append(ngx_ws_session_t *s, size_t len);
 static ngx_int_t ngx_ws_poll_read(ngx_ws_session_t *s);
+static u_char *ngx_ws_poll_take(ngx_ws_session_t *s, ngx_pool_t *pool,
+    u_char tail, size_t *len);
+static void ngx_ws_poll_answer_remote(ngx_ws_session_t *s, ngx_pid_t pid,
+    u_char tail);
+static void ngx_ws_poll_frames_remote(ngx_ws_session_t *s,
+    ngx_uint_t code);
+static void ngx_ws_poll_release_get(ngx_ws_session_t *s, u_char packet);
 static ngx_int_t ngx_ws_poll_hold(ngx_http_request_t *r,
     ngx_ws_session_t *s);
 static void ngx_ws_poll_ref_cleanup(void *data);
@@ -38,8 +37,6 @@ static size_t ngx_ws_poll_msg_len(ngx_ws_msg_t *msg, ngx_uint_t *count);
 static u_char *ngx_ws_poll_msg_write(u_char *p, ngx_ws_msg_t *msg);
 static u_char *ngx_ws_poll_frame(u_char *p, u_char *end, unsigned *opcode,
     u_char **payload, size_t *len);
-static ngx_int_t ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, u_char *body, size_t len);
 static void ngx_ws_poll_finish(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_ws_poll_timer_handler(ngx_event_t *ev);
 static void ngx_ws_poll_flush_handler(ngx_event_t *ev);
@@ -242,6 +239,8 @@ ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
     rc = ngx_http_read_client_request_body(r, ngx_ws_poll_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        /* a chunked body over the limit: engine.io keeps the session */
+        s->poll->post = NULL;
         return rc;
     }
 
@@ -252,6 +251,7 @@ ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
 static void
 ngx_ws_poll_body_handler(ngx_http_request_t *r)
 {
+    u_char             *p;
     size_t              len;
     ngx_buf_t          *b;
     ngx_chain_t        *cl;
@@ -297,29 +297,60 @@ ngx_ws_poll_body_handler(ngx_http_request_t *r)
 
     /* the packets are kept apart from the request: a hook may pause them */
 
-    s->rbuf = ngx_alloc(len ? len : 1, &s->poll->log);
-    if (s->rbuf == NULL) {
+    p = ngx_ws_poll_append(s, len);
+    if (p == NULL) {
         s->poll->post = NULL;
         ngx_ws_poll_end(s, "transport error");
         ngx_ws_poll_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    s->rbuf_size = len;
-    s->rbuf_len = 0;
-
     for (cl = r->request_body ? r->request_body->bufs : NULL;
          cl;
          cl = cl->next)
     {
         b = cl->buf;
-        ngx_memcpy(s->rbuf + s->rbuf_len, b->pos, b->last - b->pos);
-        s->rbuf_len += b->last - b->pos;
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 
-    s->poll->post_data = s->rbuf;
-
     (void) ngx_ws_poll_read(s);
+}
+
+
+/*
+ * Room for len more bytes of payload behind what is still to be read (a
+ * POST, or several relayed ones, whose packets a full hook queue paused).
+ */
+
+static u_char *
+ngx_ws_poll_append(ngx_ws_session_t *s, size_t len)
+{
+    u_char         *buf;
+    size_t          left;
+    ngx_ws_poll_t  *poll;
+
+    poll = s->poll;
+    left = s->rbuf ? (size_t) (s->rbuf + s->rbuf_len - poll->post_data) : 0;
+
+    buf = ngx_alloc(left + len + 1, &poll->log);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    if (left) {
+        ngx_memcpy(buf, poll->post_data, left);
+    }
+
+    if (s->rbuf) {
+        ngx_free(s->rbuf);
+    }
+
+    s->rbuf = buf;
+    s->rbuf_len = left + len;
+    s->rbuf_size = left + len + 1;
+    poll->post_data = buf;
+
+    return buf + left;
 }
 
 
@@ -361,20 +392,31 @@ ngx_ws_poll_read(ngx_ws_session_t *s)
     }
 
     poll->post = NULL;
+    poll->post_data = NULL;
     s->rbuf_len = 0;
     ngx_free(s->rbuf);
     s->rbuf = NULL;
     s->rbuf_size = 0;
 
-    rc = ngx_ws_poll_reply(r, NGX_HTTP_OK, "text/html", (u_char *) "ok", 2);
+    /* a relayed POST was answered by the worker that read it */
+
+    rc = r ? ngx_ws_poll_reply(r, NGX_HTTP_OK, "text/html",
+                               (u_char *) "ok", 2)
+           : NGX_OK;
 
     if (s->peer_closed) {
         ngx_ws_session_free(s);
-        ngx_ws_poll_finish(r, rc);
+
+        if (r) {
+            ngx_ws_poll_finish(r, rc);
+        }
+
         return NGX_DONE;
     }
 
-    ngx_ws_poll_finish(r, rc);
+    if (r) {
+        ngx_ws_poll_finish(r, rc);
+    }
 
     return NGX_OK;
 }
@@ -385,7 +427,7 @@ ngx_ws_poll_read(ngx_ws_session_t *s)
 void
 ngx_ws_poll_resume(ngx_ws_session_t *s)
 {
-    if (s->poll->post && !s->poll->flush.posted) {
+    if (s->rbuf && !s->poll->flush.posted) {
         ngx_post_event(&s->poll->flush, &ngx_posted_events);
     }
 }
@@ -444,6 +486,13 @@ ngx_ws_poll_ref_cleanup(void *data)
     } else if (s->poll->post == ref->request) {
         s->poll->post = NULL;
 
+        if (ref->request->headers_out.status
+            == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+        {
+            /* nginx refused a chunked body over the limit as it came */
+            return;
+        }
+
     } else {
         return;
     }
@@ -466,32 +515,138 @@ ngx_ws_poll_ref_cleanup(void *data)
 static ngx_int_t
 ngx_ws_poll_answer(ngx_ws_session_t *s, ngx_http_request_t *r, u_char tail)
 {
-    u_char        *body, *p;
-    size_t         len;
-    ngx_uint_t     n;
-    ngx_ws_out_t  *out;
+    u_char  *body;
+    size_t   len;
 
     if (s->poll->get == r) {
         s->poll->get = NULL;
     }
 
+    body = ngx_ws_poll_take(s, r->pool, tail, &len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws poll %*s: answering with %uz bytes",
+                   (size_t) NGX_WS_ID_LEN, s->sid, len);
+
+    return ngx_ws_poll_reply(r, NGX_HTTP_OK, NGX_WS_POLL_TEXT, body, len);
+}
+
+
+/* The same for a GET parked in another worker, through the log. */
+
+static void
+ngx_ws_poll_answer_remote(ngx_ws_session_t *s, ngx_pid_t pid, u_char tail)
+{
+    u_char  *body;
+    size_t   len;
+
+    if (s->poll->get_pid == pid) {
+        s->poll->get_pid = 0;
+    }
+
+    body = ngx_ws_poll_take(s, NULL, tail, &len);
+
+    if (body == NULL) {
+        (void) ngx_ws_relay_send(NGX_WS_RELAY_ANSWER, s->sid, pid,
+                                 NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, 0);
+        return;
+    }
+
+    (void) ngx_ws_relay_send(NGX_WS_RELAY_ANSWER, s->sid, pid, NGX_HTTP_OK,
+                             body, len);
+    ngx_free(body);
+}
+
+
+/*
+ * The queue for a WebSocket held by another worker: its frames as they
+ * are; a code closes that WebSocket after them.
+ */
+
+static void
+ngx_ws_poll_frames_remote(ngx_ws_session_t *s, ngx_uint_t code)
+{
+    u_char        *buf, *p;
+    size_t         len;
+    ngx_ws_out_t  *out;
+
     len = 0;
+
+    for (out = s->out; out; out = out->next) {
+        len += out->msg->len;
+    }
+
+    buf = ngx_alloc(len + 1, &s->poll->log);
+    if (buf == NULL) {
+        len = 0;
+        code = NGX_WS_CLOSE_INTERNAL;
+    }
+
+    p = buf;
+
+    while (s->out) {
+        out = s->out;
+
+        if (buf) {
+            p = ngx_cpymem(p, out->msg->data, out->msg->len);
+        }
+
+        s->out = out->next;
+        ngx_ws_msg_release(out->msg);
+        ngx_free(out);
+    }
+
+    s->out_last = &s->out;
+    s->out_bytes = 0;
+
+    if (len || code) {
+        (void) ngx_ws_relay_send(NGX_WS_RELAY_FRAMES, s->sid,
+                                 s->poll->ws_pid, code, buf, len);
+    }
+
+    if (buf) {
+        ngx_free(buf);
+    }
+}
+
+
+/*
+ * Everything queued, as one payload: each frame's packet, binary ones as
+ * "b<base64>", joined with the record separator, then the tail packet
+ * (a noop or a close) if any.  It takes the queue whole; memory from pool,
+ * or from the heap without one.
+ */
+
+static u_char *
+ngx_ws_poll_take(ngx_ws_session_t *s, ngx_pool_t *pool, u_char tail,
+    size_t *len)
+{
+    u_char        *body, *p;
+    size_t         size;
+    ngx_uint_t     n;
+    ngx_ws_out_t  *out;
+
+    size = 0;
     n = 0;
 
     for (out = s->out; out; out = out->next) {
-        len += ngx_ws_poll_msg_len(out->msg, &n);
+        size += ngx_ws_poll_msg_len(out->msg, &n);
     }
 
     if (tail) {
-        len++;
+        size++;
         n++;
     }
 
-    len += n ? n - 1 : 0;
+    size += n ? n - 1 : 0;
 
-    body = ngx_pnalloc(r->pool, len ? len : 1);
+    body = pool ? ngx_pnalloc(pool, size + 1)
+                : ngx_alloc(size + 1, &s->poll->log);
     if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     p = body;
@@ -521,12 +676,9 @@ ngx_ws_poll_answer(ngx_ws_session_t *s, ngx_http_request_t *r, u_char tail)
         *p++ = tail;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "ws poll %*s: answering with %uz bytes",
-                   (size_t) NGX_WS_ID_LEN, s->sid, (size_t) (p - body));
+    *len = p - body;
 
-    return ngx_ws_poll_reply(r, NGX_HTTP_OK, NGX_WS_POLL_TEXT, body,
-                             p - body);
+    return body;
 }
 
 
@@ -621,7 +773,7 @@ ngx_ws_poll_frame(u_char *p, u_char *end, unsigned *opcode, u_char **payload,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status, const char *type,
     u_char *body, size_t len)
 {
@@ -768,7 +920,9 @@ ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 
     /* what one turn of the event loop queues goes out in one answer */
 
-    if (s->poll->get && !s->poll->flush.posted) {
+    if ((s->poll->get || s->poll->get_pid || s->poll->ws_pid)
+        && !s->poll->flush.posted)
+    {
         ngx_post_event(&s->poll->flush, &ngx_posted_events);
     }
 
@@ -797,6 +951,15 @@ ngx_ws_poll_close(ngx_ws_session_t *s)
 {
     u_char        *p;
     ngx_ws_msg_t  *msg;
+
+    if (s->poll->ws_pid) {
+        /* a WebSocket in another worker: closed there after the queue */
+        if (!s->poll->flush.posted) {
+            ngx_post_event(&s->poll->flush, &ngx_posted_events);
+        }
+
+        return;
+    }
 
     msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 1, &p);
     if (msg == NULL) {
@@ -838,6 +1001,9 @@ ngx_ws_poll_closed(ngx_ws_session_t *s)
 
     if (r) {
         ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_NOOP));
+
+    } else if (s->poll->get_pid) {
+        ngx_ws_poll_answer_remote(s, s->poll->get_pid, NGX_WS_EIO_NOOP);
     }
 }
 
@@ -851,10 +1017,18 @@ ngx_ws_poll_probed(ngx_ws_session_t *s)
 
     s->poll->upgrading = 1;
 
+    if (s->out) {
+        /* the queue goes out now, which lets the GET go as well */
+        return;
+    }
+
     r = s->poll->get;
 
-    if (r && s->out == NULL) {
+    if (r) {
         ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_NOOP));
+
+    } else if (s->poll->get_pid) {
+        ngx_ws_poll_answer_remote(s, s->poll->get_pid, NGX_WS_EIO_NOOP);
     }
 }
 
@@ -867,24 +1041,16 @@ ngx_ws_poll_probed(ngx_ws_session_t *s)
 ngx_int_t
 ngx_ws_poll_detach(ngx_ws_session_t *s)
 {
-    ngx_ws_poll_t       *poll;
-    ngx_http_request_t  *r;
+    ngx_ws_poll_t  *poll;
 
     poll = s->poll;
 
-    if (poll->post) {
+    if (poll->post || s->rbuf || poll->ws_pid) {
         /* its packets would be read after what the WebSocket brings */
         return NGX_DECLINED;
     }
 
-    r = poll->get;
-
-    if (r) {
-        poll->get = NULL;
-        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
-                                                NGX_WS_POLL_TEXT,
-                                                (u_char *) "6", 1));
-    }
+    ngx_ws_poll_release_get(s, NGX_WS_EIO_NOOP);
 
     ngx_ws_poll_free(s);
 
@@ -892,10 +1058,38 @@ ngx_ws_poll_detach(ngx_ws_session_t *s)
 }
 
 
+/* A parked GET, here or in another worker, answered with one packet. */
+
+static void
+ngx_ws_poll_release_get(ngx_ws_session_t *s, u_char packet)
+{
+    ngx_pid_t            pid;
+    ngx_http_request_t  *r;
+
+    r = s->poll->get;
+
+    if (r) {
+        s->poll->get = NULL;
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
+                                                NGX_WS_POLL_TEXT,
+                                                &packet, 1));
+    }
+
+    pid = s->poll->get_pid;
+
+    if (pid) {
+        s->poll->get_pid = 0;
+        (void) ngx_ws_relay_send(NGX_WS_RELAY_ANSWER, s->sid, pid,
+                                 NGX_HTTP_OK, &packet, 1);
+    }
+}
+
+
 /*
  * Frees what polling holds.  A parked GET is answered with the close
  * packet (a worker that exits lets its clients reconnect elsewhere); a
- * POST still being read is refused.
+ * POST still being read is refused; a WebSocket in another worker is
+ * closed there.
  */
 
 void
@@ -914,13 +1108,11 @@ ngx_ws_poll_free(ngx_ws_session_t *s)
         ngx_delete_posted_event(&poll->flush);
     }
 
-    r = poll->get;
+    ngx_ws_poll_release_get(s, NGX_WS_EIO_CLOSE);
 
-    if (r) {
-        poll->get = NULL;
-        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
-                                                NGX_WS_POLL_TEXT,
-                                                (u_char *) "1", 1));
+    if (poll->ws_pid) {
+        ngx_ws_poll_frames_remote(s, ngx_exiting ? NGX_WS_CLOSE_GOING_AWAY
+                                                 : NGX_WS_CLOSE_NORMAL);
     }
 
     r = poll->post;
@@ -968,18 +1160,169 @@ ngx_ws_poll_flush_handler(ngx_event_t *ev)
         return;
     }
 
-    if (s->poll->post && !s->throttled && ngx_ws_poll_read(s) == NGX_DONE) {
+    if (s->rbuf && !s->throttled && ngx_ws_poll_read(s) == NGX_DONE) {
+        return;
+    }
+
+    if (s->poll->ws_pid) {
+        if (s->closing) {
+            /* ngx_ws_poll_free() sends the queue and the close */
+            ngx_ws_session_free(s);
+            return;
+        }
+
+        if (s->out) {
+            ngx_ws_poll_frames_remote(s, 0);
+        }
+
+        return;
+    }
+
+    if (!(s->out || s->closing)) {
         return;
     }
 
     r = s->poll->get;
 
-    if (r && (s->out || s->closing)) {
+    if (r) {
         ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, 0));
 
-        if (s->closing && s->out == NULL) {
+    } else if (s->poll->get_pid) {
+        ngx_ws_poll_answer_remote(s, s->poll->get_pid, 0);
+
+    } else {
+        return;
+    }
+
+    if (s->closing && s->out == NULL) {
+        ngx_ws_session_free(s);
+    }
+}
+
+
+/*
+ * A record from a worker that holds a request of this session (see
+ * ngx_ws_relay.c): the same steps as for a request held here.
+ */
+
+void
+ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
+{
+    u_char         *p;
+    ngx_ws_poll_t  *poll;
+
+    poll = s->poll;
+
+    switch (op->kind) {
+
+    case NGX_WS_RELAY_GET:
+
+        if (poll->get || poll->get_pid || poll->ws_pid) {
+            ngx_log_error(NGX_LOG_INFO, &poll->log, 0,
+                          "ws: overlapping polling GET, closing");
+            ngx_ws_poll_end(s, "transport error");
+            (void) ngx_ws_relay_send(NGX_WS_RELAY_ANSWER, op->sid.data,
+                                     from, NGX_HTTP_BAD_REQUEST, NULL, 0);
+            return;
+        }
+
+        poll->get_pid = from;
+
+        if (s->out || s->closing || poll->upgrading) {
+            ngx_ws_poll_answer_remote(s, from,
+                                      poll->upgrading && !s->out
+                                      && !s->closing ? NGX_WS_EIO_NOOP : 0);
+
+            if (s->closing && s->out == NULL) {
+                ngx_ws_session_free(s);
+            }
+        }
+
+        return;
+
+    case NGX_WS_RELAY_GET_GONE:
+
+        if (poll->get_pid == from) {
+            poll->get_pid = 0;
+            ngx_ws_poll_end(s, "transport error");
+        }
+
+        return;
+
+    case NGX_WS_RELAY_POST:
+
+        if (s->closing) {
+            return;
+        }
+
+        p = ngx_ws_poll_append(s, op->packet.len);
+        if (p == NULL) {
+            ngx_ws_poll_end(s, "transport error");
+            return;
+        }
+
+        ngx_memcpy(p, op->packet.data, op->packet.len);
+
+        if (!s->throttled) {
+            (void) ngx_ws_poll_read(s);
+        }
+
+        return;
+
+    case NGX_WS_RELAY_END:
+        ngx_ws_poll_end(s, "transport error");
+        return;
+
+    case NGX_WS_RELAY_PROBE:
+
+        if (!poll->probing && !poll->ws_pid && !s->closing) {
+            poll->probing = 1;
+            ngx_ws_poll_probed(s);
+        }
+
+        return;
+
+    case NGX_WS_RELAY_UPGRADE:
+
+        if (poll->ws_pid || poll->post || s->rbuf || s->closing) {
+            (void) ngx_ws_relay_send(NGX_WS_RELAY_FRAMES, op->sid.data, from,
+                                     NGX_WS_CLOSE_NORMAL, NULL, 0);
+            return;
+        }
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &poll->log, 0,
+                       "ws poll %*s: upgraded to a websocket in %P",
+                       (size_t) NGX_WS_ID_LEN, s->sid, from);
+
+        ngx_ws_poll_release_get(s, NGX_WS_EIO_NOOP);
+
+        poll->ws_pid = from;
+        poll->probing = 0;
+        poll->upgrading = 0;
+
+        if (s->out) {
+            ngx_ws_poll_frames_remote(s, 0);
+        }
+
+        return;
+
+    case NGX_WS_RELAY_PACKET:
+
+        if (poll->ws_pid != from || s->closing) {
+            return;
+        }
+
+        ngx_ws_session_engineio(s, op->status ? 1 : 0, op->packet.data,
+                                op->packet.len);
+
+        if (s->peer_closed) {
             ngx_ws_session_free(s);
         }
+
+        return;
+
+    default:
+        return;
     }
 }
 

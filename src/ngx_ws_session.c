@@ -24,6 +24,11 @@ static int ngx_ws_on_message(void *data, unsigned opcode, u_char *payload,
 static int ngx_ws_on_close(ngx_ws_session_t *s, u_char *payload,
     size_t len);
 static ngx_int_t ngx_ws_session_takeover(ngx_ws_session_t *probe);
+static void ngx_ws_session_error(ngx_ws_session_t *s);
+static ngx_int_t ngx_ws_probe_answer(ngx_ws_session_t *s,
+    ngx_ws_eio_packet_t *pkt);
+static void ngx_ws_relay_probe(ngx_ws_session_t *s,
+    ngx_ws_eio_packet_t *pkt);
 static void ngx_ws_probe_packet(ngx_ws_session_t *s,
     ngx_ws_eio_packet_t *pkt);
 static void ngx_ws_send_control(ngx_ws_session_t *s, unsigned opcode,
@@ -854,8 +859,15 @@ ngx_ws_session_free(ngx_ws_session_t *s)
         ngx_rbtree_delete(&ngx_ws_worker.sessions, &s->node);
         ngx_ws_worker.nsessions--;
 
-        ngx_ws_registry_del(s->sid);
-        ngx_ws_zone_count(NULL, -1);
+        if (s->relay) {
+            /* the WebSocket is gone: so is the session, in its worker */
+            (void) ngx_ws_relay_send(NGX_WS_RELAY_END, s->sid, 0, 1, NULL,
+                                     0);
+
+        } else {
+            ngx_ws_registry_del(s->sid);
+            ngx_ws_zone_count(NULL, -1);
+        }
     }
 
     ngx_free(s);
@@ -981,10 +993,22 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
     const char           *error;
     ngx_ws_eio_packet_t   pkt;
 
+    if (s->relay && !s->probe) {
+        /* the session is another worker's: it reads the packet */
+        if (ngx_ws_relay_send(NGX_WS_RELAY_PACKET, s->sid, 0, binary,
+                              payload, len)
+            != NGX_OK)
+        {
+            ngx_ws_session_close(s, NGX_WS_CLOSE_INTERNAL, "transport error");
+        }
+
+        return;
+    }
+
     if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
         ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                       "ws: engine.io parse error (%s), closing", pkt.error);
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
+        ngx_ws_session_error(s);
         return;
     }
 
@@ -1025,7 +1049,7 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
         /* v4 clients never ping: engine.io closes on it */
         ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                       "ws: ping from client, closing");
-        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
+        ngx_ws_session_error(s);
         return;
 
     case NGX_WS_EIO_CLOSE:
@@ -1045,6 +1069,26 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
 
 
 /*
+ * An Engine.IO protocol error.  engine.io forgets a polling session at
+ * once (its next GET gets 400), where a close the server asks for waits
+ * for the next GET to carry the close packet.
+ */
+
+static void
+ngx_ws_session_error(ngx_ws_session_t *s)
+{
+    if (s->polling) {
+        s->closing = 1;
+        ngx_ws_session_detach(s, "parse error");
+        ngx_ws_poll_fail(s);
+        return;
+    }
+
+    ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
+}
+
+
+/*
  * The WebSocket of an upgrade, before it carries the session: "2probe" is
  * answered "3probe", "5" hands the connection over; anything else ends the
  * probe and leaves the polling session as it was, as engine.io does.
@@ -1053,9 +1097,12 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
 static void
 ngx_ws_probe_packet(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
 {
-    u_char            *p;
-    ngx_ws_msg_t      *msg;
     ngx_ws_session_t  *target;
+
+    if (s->relay) {
+        ngx_ws_relay_probe(s, pkt);
+        return;
+    }
 
     target = ngx_ws_session_find(s->sid);
 
@@ -1064,19 +1111,7 @@ ngx_ws_probe_packet(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
         return;
     }
 
-    if (pkt->type == NGX_WS_EIO_PING && !pkt->binary && pkt->len == 5
-        && ngx_strncmp(pkt->data, "probe", 5) == 0)
-    {
-        msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 6, &p);
-        if (msg == NULL) {
-            ngx_ws_session_fail(s);
-            return;
-        }
-
-        ngx_memcpy(p, "3probe", 6);
-        (void) ngx_ws_session_send(s, msg);
-        ngx_ws_msg_release(msg);
-
+    if (ngx_ws_probe_answer(s, pkt) == NGX_OK) {
         ngx_ws_poll_probed(target);
         return;
     }
@@ -1089,6 +1124,86 @@ ngx_ws_probe_packet(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                   "ws: unexpected packet during the upgrade, closing it");
     ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport error");
+}
+
+
+/* "2probe" is answered "3probe"; NGX_DECLINED for any other packet. */
+
+static ngx_int_t
+ngx_ws_probe_answer(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
+{
+    u_char        *p;
+    ngx_ws_msg_t  *msg;
+
+    if (pkt->type != NGX_WS_EIO_PING || pkt->binary || pkt->len != 5
+        || ngx_strncmp(pkt->data, "probe", 5) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    msg = ngx_ws_msg_frame(NGX_WS_OP_TEXT, 6, &p);
+    if (msg == NULL) {
+        ngx_ws_session_fail(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, "3probe", 6);
+    (void) ngx_ws_session_send(s, msg);
+    ngx_ws_msg_release(msg);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The probe of a session of another worker: it is told of "2probe" and of
+ * "5", after which this WebSocket carries the session's packets both ways
+ * through the log, indexed here by sid.
+ */
+
+static void
+ngx_ws_relay_probe(ngx_ws_session_t *s, ngx_ws_eio_packet_t *pkt)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_ws_probe_answer(s, pkt);
+
+    if (rc == NGX_OK) {
+        (void) ngx_ws_relay_send(NGX_WS_RELAY_PROBE, s->sid, 0, 0, NULL, 0);
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (pkt->type != NGX_WS_EIO_UPGRADE
+        || ngx_ws_session_find(s->sid) != NULL
+        || ngx_ws_relay_send(NGX_WS_RELAY_UPGRADE, s->sid, 0, 0, NULL, 0)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "ws: unexpected packet during the upgrade, closing it");
+        ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "transport error");
+        return;
+    }
+
+    s->probe = 0;
+
+    s->node.key = ngx_crc32_short(s->sid, NGX_WS_ID_LEN);
+    ngx_rbtree_insert(&ngx_ws_worker.sessions, &s->node);
+    ngx_ws_worker.nsessions++;
+    s->started = 1;
+
+    /* the heartbeat is the owner's */
+
+    if (s->connection->read->timer_set) {
+        ngx_del_timer(s->connection->read);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                   "ws session %*s: upgraded, relayed to its worker",
+                   (size_t) NGX_WS_ID_LEN, s->sid);
 }
 
 
