@@ -482,6 +482,7 @@ ngx_int_t ngx_ws_relay_request(ngx_http_request_t *r, u_char *sid,
 ngx_int_t ngx_ws_relay_send(ngx_uint_t kind, u_char *sid, ngx_pid_t target,
     ngx_uint_t status, u_char *data, size_t len);
 void ngx_ws_relay_apply(ngx_ws_op_t *op, ngx_pid_t from);
+void ngx_ws_relay_close_all(void);
 ngx_int_t ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
 void ngx_ws_poll_fail(ngx_ws_session_t *s);
 void ngx_ws_poll_close(ngx_ws_session_t *s);

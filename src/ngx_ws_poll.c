@@ -155,6 +155,13 @@ ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s)
 
     poll = s->poll;
 
+    if (s->error) {
+        /* ending: engine.io has forgotten the sid already */
+        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, "application/json",
+                                 ngx_ws_eio_unknown_sid.data,
+                                 ngx_ws_eio_unknown_sid.len);
+    }
+
     if (poll->get) {
         /* engine.io: the second GET gets 400, the first the close */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1341,11 +1348,8 @@ ngx_ws_poll_close_all(void)
 
     sentinel = ngx_ws_worker.sessions.sentinel;
 
-    if (ngx_ws_worker.sessions.root == sentinel) {
-        return;
-    }
-
-    node = ngx_rbtree_min(ngx_ws_worker.sessions.root, sentinel);
+    node = (ngx_ws_worker.sessions.root == sentinel)
+           ? NULL : ngx_rbtree_min(ngx_ws_worker.sessions.root, sentinel);
 
     while (node) {
         next = ngx_rbtree_next(&ngx_ws_worker.sessions, node);
@@ -1359,4 +1363,6 @@ ngx_ws_poll_close_all(void)
 
         node = next;
     }
+
+    ngx_ws_relay_close_all();
 }

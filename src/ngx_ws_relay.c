@@ -37,6 +37,7 @@ typedef struct {
     u_char                     sid[NGX_WS_ID_LEN];
     ngx_http_request_t        *request;
     unsigned                   answered:1;
+    unsigned                   linked:1;       /* in ngx_ws_worker.holds */
 } ngx_ws_relay_hold_t;
 
 
@@ -123,6 +124,7 @@ ngx_ws_relay_get(ngx_http_request_t *r, u_char *sid, ngx_pid_t owner)
     }
 
     ngx_rbtree_insert(&ngx_ws_worker.holds, &hold->node);
+    hold->linked = 1;
 
     cln->handler = ngx_ws_relay_hold_cleanup;
 
@@ -144,6 +146,11 @@ static void
 ngx_ws_relay_hold_cleanup(void *data)
 {
     ngx_ws_relay_hold_t *hold = data;
+
+    if (!hold->linked) {
+        /* taken out of the tree already */
+        return;
+    }
 
     ngx_rbtree_delete(&ngx_ws_worker.holds, &hold->node);
 
@@ -409,5 +416,45 @@ ngx_ws_relay_frames(ngx_ws_op_t *op)
 
     if (op->status) {
         ngx_ws_session_close(s, op->status, "forced close");
+    }
+}
+
+
+/*
+ * A graceful shutdown: GETs held here for other workers' sessions get the
+ * close packet, so that their clients reconnect to the new workers; their
+ * sessions end with them (the cleanup tells the owners).
+ */
+
+void
+ngx_ws_relay_close_all(void)
+{
+    ngx_rbtree_node_t    *root, *sentinel;
+    ngx_http_request_t   *r;
+    ngx_ws_relay_hold_t  *hold;
+
+    sentinel = ngx_ws_worker.holds.sentinel;
+
+    for ( ;; ) {
+        root = ngx_ws_worker.holds.root;
+
+        if (root == sentinel) {
+            return;
+        }
+
+        hold = (ngx_ws_relay_hold_t *) ngx_rbtree_min(root, sentinel);
+        r = hold->request;
+
+        /* answered here, so out of the tree before the request ends */
+        ngx_rbtree_delete(&ngx_ws_worker.holds, &hold->node);
+        hold->linked = 0;
+
+        (void) ngx_ws_relay_send(NGX_WS_RELAY_GET_GONE, hold->sid, 0, 0,
+                                 NULL, 0);
+        hold->answered = 1;
+
+        ngx_http_finalize_request(r, ngx_ws_poll_reply(r, NGX_HTTP_OK,
+                                                       NGX_WS_POLL_TEXT,
+                                                       (u_char *) "1", 1));
     }
 }
