@@ -317,7 +317,11 @@ ngx_ws_poll_body_handler(ngx_http_request_t *r)
          cl = cl->next)
     {
         b = cl->buf;
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+        /* an empty body's buffer may have no memory at all */
+        if (b->last > b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     (void) ngx_ws_poll_read(s);
@@ -1268,7 +1272,9 @@ ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
             return;
         }
 
-        ngx_memcpy(p, op->packet.data, op->packet.len);
+        if (op->packet.len) {
+            ngx_memcpy(p, op->packet.data, op->packet.len);
+        }
 
         if (!s->throttled) {
             (void) ngx_ws_poll_read(s);

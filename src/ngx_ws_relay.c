@@ -256,7 +256,9 @@ ngx_ws_relay_body_handler(ngx_http_request_t *r)
          cl;
          cl = cl->next)
     {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last > cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     if (ngx_ws_relay_send(NGX_WS_RELAY_POST, ref->sid, 0, 0, payload, len)
@@ -372,7 +374,9 @@ ngx_ws_relay_answer(ngx_ws_op_t *op)
         return;
     }
 
-    ngx_memcpy(body, op->packet.data, op->packet.len);
+    if (op->packet.len) {
+        ngx_memcpy(body, op->packet.data, op->packet.len);
+    }
 
     ngx_http_finalize_request(r, ngx_ws_poll_reply(r, op->status,
                                     op->packet.len == 0 ? NULL
