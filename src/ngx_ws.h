@@ -412,6 +412,12 @@ ngx_int_t ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_ws_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_ws_http_not_allowed(ngx_http_request_t *r, const char *allow);
+ngx_int_t ngx_ws_http_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, u_char *body, size_t len);
+ngx_table_elt_t *ngx_ws_http_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+ngx_int_t ngx_ws_http_header_out(ngx_http_request_t *r, const char *name,
+    size_t nlen, u_char *value, size_t vlen);
 
 /* ngx_ws_cors.c */
 ngx_int_t ngx_ws_cors(ngx_http_request_t *r);

@@ -35,10 +35,6 @@ static ngx_uint_t ngx_ws_cors_listed(ngx_ws_loc_conf_t *wlcf,
 static ngx_uint_t ngx_ws_cors_same_origin(ngx_http_request_t *r,
     ngx_ws_cors_origin_t *o);
 static ngx_int_t ngx_ws_cors_preflight(ngx_http_request_t *r);
-static ngx_table_elt_t *ngx_ws_cors_header_in(ngx_http_request_t *r,
-    const char *name, size_t len);
-static ngx_int_t ngx_ws_cors_header_out(ngx_http_request_t *r,
-    const char *name, size_t nlen, u_char *value, size_t vlen);
 
 
 /* engine.io's answer to a request its allowRequest refused */
@@ -47,7 +43,7 @@ static ngx_str_t  ngx_ws_cors_forbidden =
 
 
 #define ngx_ws_cors_add(r, name, value, len)                                 \
-    ngx_ws_cors_header_out(r, name, sizeof(name) - 1, (u_char *) value, len)
+    ngx_ws_http_header_out(r, name, sizeof(name) - 1, (u_char *) value, len)
 
 
 /*
@@ -70,7 +66,7 @@ ngx_ws_cors(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
 
-    origin = ngx_ws_cors_header_in(r, "Origin", sizeof("Origin") - 1);
+    origin = ngx_ws_http_header_in(r, "Origin", sizeof("Origin") - 1);
 
     if (origin == NULL) {
 
@@ -144,7 +140,7 @@ ngx_ws_cors(ngx_http_request_t *r)
     }
 
     if (r->method == NGX_HTTP_OPTIONS
-        && ngx_ws_cors_header_in(r, "Access-Control-Request-Method",
+        && ngx_ws_http_header_in(r, "Access-Control-Request-Method",
                                  sizeof("Access-Control-Request-Method") - 1))
     {
         return ngx_ws_cors_preflight(r);
@@ -183,7 +179,7 @@ ngx_ws_cors_preflight(ngx_http_request_t *r)
 
     /* the headers the client asks for (socket.io-client's extraHeaders) */
 
-    h = ngx_ws_cors_header_in(r, "Access-Control-Request-Headers",
+    h = ngx_ws_http_header_in(r, "Access-Control-Request-Headers",
                               sizeof("Access-Control-Request-Headers") - 1);
 
     if (h != NULL && h->value.len
@@ -618,53 +614,3 @@ ngx_ws_cors_same_origin(ngx_http_request_t *r, ngx_ws_cors_origin_t *o)
 }
 
 
-static ngx_table_elt_t *
-ngx_ws_cors_header_in(ngx_http_request_t *r, const char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-}
-
-
-static ngx_int_t
-ngx_ws_cors_header_out(ngx_http_request_t *r, const char *name, size_t nlen,
-    u_char *value, size_t vlen)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.len = nlen;
-    h->key.data = (u_char *) name;
-    h->value.len = vlen;
-    h->value.data = value;
-
-    return NGX_OK;
-}

@@ -33,12 +33,8 @@ static ngx_int_t ngx_ws_check_websocket(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_int_t ngx_ws_check_upgrade(ngx_http_request_t *r,
     ngx_str_t *key);
-static ngx_table_elt_t *ngx_ws_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static ngx_uint_t ngx_ws_has_token(ngx_table_elt_t *h, const char *token,
     size_t len);
-static ngx_int_t ngx_ws_add_header(ngx_http_request_t *r, const char *name,
-    size_t nlen, u_char *value, size_t vlen);
 static ngx_int_t ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key,
     u_char *sid, ngx_ws_session_t *target);
 static void ngx_ws_session_abort(void *data);
@@ -193,7 +189,7 @@ ngx_ws_check_websocket(ngx_http_request_t *r, ngx_str_t *key)
     if (rc == NGX_WS_HTTP_UPGRADE_REQUIRED) {
         ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
 
-        if (ngx_ws_add_header(r, "Sec-WebSocket-Version",
+        if (ngx_ws_http_header_out(r, "Sec-WebSocket-Version",
                               sizeof("Sec-WebSocket-Version") - 1,
                               (u_char *) "13", 2)
             != NGX_OK)
@@ -252,7 +248,7 @@ ngx_ws_check_upgrade(ngx_http_request_t *r, ngx_str_t *key)
 
     /* nginx 1.22 does not keep r->headers_in.connection */
 
-    h = ngx_ws_header(r, "Connection", sizeof("Connection") - 1);
+    h = ngx_ws_http_header_in(r, "Connection", sizeof("Connection") - 1);
 
     if (!ngx_ws_has_token(h, "upgrade", 7)) {
         return NGX_HTTP_BAD_REQUEST;
@@ -262,7 +258,7 @@ ngx_ws_check_upgrade(ngx_http_request_t *r, ngx_str_t *key)
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    h = ngx_ws_header(r, "Sec-WebSocket-Version",
+    h = ngx_ws_http_header_in(r, "Sec-WebSocket-Version",
                       sizeof("Sec-WebSocket-Version") - 1);
 
     if (h == NULL || h->value.len != 2
@@ -271,7 +267,7 @@ ngx_ws_check_upgrade(ngx_http_request_t *r, ngx_str_t *key)
         return NGX_WS_HTTP_UPGRADE_REQUIRED;
     }
 
-    h = ngx_ws_header(r, "Sec-WebSocket-Key",
+    h = ngx_ws_http_header_in(r, "Sec-WebSocket-Key",
                       sizeof("Sec-WebSocket-Key") - 1);
 
     if (h == NULL || h->value.len != NGX_WS_KEY_LEN) {
@@ -289,37 +285,6 @@ ngx_ws_check_upgrade(ngx_http_request_t *r, ngx_str_t *key)
     *key = h->value;
 
     return NGX_OK;
-}
-
-
-static ngx_table_elt_t *
-ngx_ws_header(ngx_http_request_t *r, const char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 
@@ -357,27 +322,6 @@ ngx_ws_has_token(ngx_table_elt_t *h, const char *token, size_t len)
     }
 
     return 0;
-}
-
-
-static ngx_int_t
-ngx_ws_add_header(ngx_http_request_t *r, const char *name, size_t nlen,
-    u_char *value, size_t vlen)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.len = nlen;
-    h->key.data = (u_char *) name;
-    h->value.len = vlen;
-    h->value.data = value;
-
-    return NGX_OK;
 }
 
 
@@ -424,10 +368,10 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, u_char *sid,
 
     ngx_encode_base64(&dst, &src);
 
-    if (ngx_ws_add_header(r, "Upgrade", sizeof("Upgrade") - 1,
+    if (ngx_ws_http_header_out(r, "Upgrade", sizeof("Upgrade") - 1,
                           (u_char *) "websocket", 9)
         != NGX_OK
-        || ngx_ws_add_header(r, "Sec-WebSocket-Accept",
+        || ngx_ws_http_header_out(r, "Sec-WebSocket-Accept",
                              sizeof("Sec-WebSocket-Accept") - 1,
                              dst.data, dst.len)
            != NGX_OK)

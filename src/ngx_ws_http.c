@@ -35,6 +35,20 @@ ngx_int_t
 ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
     size_t len)
 {
+    return ngx_ws_http_send(r, status, "application/json", body, len);
+}
+
+
+/*
+ * An answer of the module's own: the body (none when len is 0, header
+ * only) in the request's memory or in memory that outlives it; type NULL
+ * leaves the Content-Type unset.
+ */
+
+ngx_int_t
+ngx_ws_http_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+    u_char *body, size_t len)
+{
     ngx_int_t    rc;
     ngx_buf_t   *b;
     ngx_chain_t  out;
@@ -48,9 +62,17 @@ ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+
+    if (type) {
+        r->headers_out.content_type.len = ngx_strlen(type);
+        r->headers_out.content_type.data = (u_char *) type;
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    if (len == 0) {
+        r->header_only = 1;
+    }
 
     rc = ngx_http_send_header(r);
 
@@ -58,12 +80,14 @@ ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
         return rc;
     }
 
-    b = ngx_create_temp_buf(r->pool, len);
+    b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    b->last = ngx_cpymem(b->pos, body, len);
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -71,6 +95,60 @@ ngx_ws_http_reply(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_table_elt_t *
+ngx_ws_http_header_in(ngx_http_request_t *r, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/* name and value must outlive the request's header filter */
+
+ngx_int_t
+ngx_ws_http_header_out(ngx_http_request_t *r, const char *name, size_t nlen,
+    u_char *value, size_t vlen)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = nlen;
+    h->key.data = (u_char *) name;
+    h->value.len = vlen;
+    h->value.data = value;
+
+    return NGX_OK;
 }
 
 

@@ -28,6 +28,7 @@ static void ngx_ws_poll_answer_remote(ngx_ws_session_t *s, ngx_pid_t pid,
 static void ngx_ws_poll_frames_remote(ngx_ws_session_t *s,
     ngx_uint_t code);
 static void ngx_ws_poll_release_get(ngx_ws_session_t *s, u_char packet);
+static void ngx_ws_poll_let_go(ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_poll_hold(ngx_http_request_t *r,
     ngx_ws_session_t *s);
 static void ngx_ws_poll_ref_cleanup(void *data);
@@ -788,65 +789,18 @@ ngx_int_t
 ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status, const char *type,
     u_char *body, size_t len)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    /* a cached poll would be a lost message */
 
-    if (r == r->main && !r->request_body) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    if (type) {
-        r->headers_out.content_type.len = ngx_strlen(type);
-        r->headers_out.content_type.data = (u_char *) type;
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
-    }
-
-    if (status == NGX_HTTP_OK) {
-        /* a cached poll would be a lost message */
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Cache-Control");
-        ngx_str_set(&h->value, "no-store");
-    }
-
-    if (len == 0) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    if (status == NGX_HTTP_OK
+        && ngx_ws_http_header_out(r, "Cache-Control",
+                                  sizeof("Cache-Control") - 1,
+                                  (u_char *) "no-store", 8)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    b->pos = body;
-    b->last = body + len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_ws_http_send(r, status, type, body, len);
 }
 
 
@@ -1002,20 +956,11 @@ ngx_ws_poll_close(ngx_ws_session_t *s)
 void
 ngx_ws_poll_closed(ngx_ws_session_t *s)
 {
-    ngx_http_request_t  *r;
-
     s->closing = 1;
     s->peer_closed = 1;
     ngx_ws_session_detach(s, "transport close");
 
-    r = s->poll->get;
-
-    if (r) {
-        ngx_ws_poll_finish(r, ngx_ws_poll_answer(s, r, NGX_WS_EIO_NOOP));
-
-    } else if (s->poll->get_pid) {
-        ngx_ws_poll_answer_remote(s, s->poll->get_pid, NGX_WS_EIO_NOOP);
-    }
+    ngx_ws_poll_let_go(s);
 }
 
 
@@ -1024,14 +969,23 @@ ngx_ws_poll_closed(ngx_ws_session_t *s)
 void
 ngx_ws_poll_probed(ngx_ws_session_t *s)
 {
-    ngx_http_request_t  *r;
-
     s->poll->upgrading = 1;
 
     if (s->out) {
         /* the queue goes out now, which lets the GET go as well */
         return;
     }
+
+    ngx_ws_poll_let_go(s);
+}
+
+
+/* A parked GET, here or in another worker, gets the queue and a noop. */
+
+static void
+ngx_ws_poll_let_go(ngx_ws_session_t *s)
+{
+    ngx_http_request_t  *r;
 
     r = s->poll->get;
 

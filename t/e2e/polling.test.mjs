@@ -320,7 +320,7 @@ test('HTTP/2 (h2c): a polling session, its pushes and events; a cancelled '
 
 // ------------------------------------------------------------ workers
 
-test('4 workers, 60 clients (default, polling only, websocket only): every '
+test('4 workers, 200 clients (default, polling only, websocket only): every '
      + 'push reaches every client once, in order, with no disconnect',
      { timeout: 120000 }, async () => {
     const W = await Nginx.start({
@@ -331,11 +331,12 @@ test('4 workers, 60 clients (default, polling only, websocket only): every '
             listen: `127.0.0.1:${ports.http} reuseport backlog=4096`,
         }),
     });
+    const CLIENTS = 200;
     const clients = [];
     const kinds = [undefined, ['polling'], ['websocket']];
     let ok = false;
     try {
-        for (let i = 0; i < 60; i++) {
+        for (let i = 0; i < CLIENTS; i++) {
             const transports = kinds[i % 3];
             const s = io(W.url('/chat'), {
                 forceNew: true,
@@ -368,7 +369,7 @@ test('4 workers, 60 clients (default, polling only, websocket only): every '
                       'every client to connect or fail');
         const failed = clients.filter((s) => s.errors.length);
         assert.deepEqual(failed.map((s) => s.kind), [],
-                         `${failed.length} of 60 clients had a connect_error: `
+                         `${failed.length} of ${CLIENTS} clients had a connect_error: `
                          + summary(failed));
 
         // the default clients try their upgrade at once: wait for it
@@ -408,7 +409,7 @@ test('4 workers, 60 clients (default, polling only, websocket only): every '
                                d.reason) });
             }
         }
-        assert.deepEqual(bad, [], `${bad.length} of 60 clients`);
+        assert.deepEqual(bad, [], `${bad.length} of ${CLIENTS} clients`);
         for (const s of defaults) {
             assert.equal(s.io.engine.transport.name, 'websocket');
         }
