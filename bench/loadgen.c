@@ -27,7 +27,15 @@
  *            client: --warm seconds not counted, then --seconds counted
  *            (acks/s, round-trip latency); the CPU time of each --cpu-pid
  *            (/proc/PID/stat utime+stime) and of the generator itself is
- *            read at the start and end of the counted seconds.
+ *            read at the start and end of the counted seconds;
+ *   poll     as hold, over HTTP long-polling: each client opens a session
+ *            (GET: the open packet), joins --nsp (POST 40<nsp,>, GET: the
+ *            CONNECT reply) and then keeps one GET pending, which is all
+ *            an idle polling client holds; a ping answering it is
+ *            answered with POST 3 and a new GET.  One keep-alive
+ *            connection per client, or with --poll-reopen a new one for
+ *            each request (so that each lands on any worker of the
+ *            server).
  *
  * --cookie-bytes B: every handshake carries a Cookie header of B bytes.
  *
@@ -46,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -65,16 +74,19 @@
 
 #define LG_KIND_SUB        1
 #define LG_KIND_PUSH       2
+#define LG_KIND_POLL       3
 
 #define LG_WIN_MAX         8          /* events outstanding per client */
 #define LG_MAX_CPU_PIDS    4
+#define LG_SID_MAX         64
 
 
 typedef enum {
     LG_MODE_HOLD = 0,
     LG_MODE_CONNECT,
     LG_MODE_FANOUT,
-    LG_MODE_EVENTS
+    LG_MODE_EVENTS,
+    LG_MODE_POLL
 } lg_mode_e;
 
 
@@ -105,11 +117,29 @@ typedef enum {
 } lg_phase_e;
 
 
+/* the request a polling client has under way (or sends next) */
+typedef enum {
+    LG_PR_OPEN = 0,        /* GET: the open packet */
+    LG_PR_JOIN,            /* POST 40<nsp,>: "ok" */
+    LG_PR_JOINED,          /* GET: the CONNECT reply */
+    LG_PR_PARK,            /* GET: pending until a ping or a message */
+    LG_PR_PONG             /* POST 3: "ok" */
+} lg_poll_req_e;
+
+
 typedef struct {
     u_char          *data;
     size_t           len;
     size_t           size;
 } lg_buf_t;
+
+
+typedef struct {
+    int              status;
+    u_char          *body;
+    size_t           body_len;
+    unsigned         chunked:1;   /* body_len is that of the raw chunks */
+} lg_http_resp_t;
 
 
 typedef struct {
@@ -132,6 +162,11 @@ typedef struct {
     uint32_t         ev_next;      /* events: the next ack id */
     uint32_t         ev_out;       /* events: outstanding */
     int64_t          ev_sent[LG_WIN_MAX];  /* send times, by id % window */
+    uint32_t         poll_req;     /* polling: lg_poll_req_e */
+    uint32_t         poll_conn;    /* polling: the TCP connection is up */
+    uint32_t         poll_ping;    /* polling: a ping to answer */
+    uint32_t         sid_len;
+    u_char           sid[LG_SID_MAX];
 } lg_conn_t;
 
 
@@ -203,6 +238,7 @@ typedef struct {
     double           warm;
     int              cpu_pids[LG_MAX_CPU_PIDS];
     int              ncpu_pids;
+    int              poll_reopen;
 } lg_conf_t;
 
 
@@ -213,7 +249,7 @@ static lg_conf_t    lg_conf = {
     .settle = 1, .timeout = 120, .nrates = 0, .probe = 0, .payload = 100,
     .p99_limit_ms = 200, .all_steps = 0, .sub_only = 0, .hist_out = 0,
     .ready_file = NULL, .cookie_bytes = 0, .window = 1, .warm = 2,
-    .ncpu_pids = 0
+    .ncpu_pids = 0, .poll_reopen = 0
 };
 
 static int           lg_ep;
@@ -265,6 +301,10 @@ static lg_hist_t     lg_ev_hist;
 static uint64_t      lg_cpu0[LG_MAX_CPU_PIDS][2], lg_cpu1[LG_MAX_CPU_PIDS][2];
 static double        lg_self0, lg_self1;
 static char          lg_cookie[2048];      /* "Cookie: ...\r\n" or "" */
+
+/* poll mode */
+static uint64_t      lg_poll_requests;     /* requests sent */
+static uint64_t      lg_poll_conns;        /* TCP connections opened */
 
 static char          lg_nsp_prefix[256];   /* "/chat," or "" */
 static size_t        lg_nsp_prefix_len;
@@ -1375,7 +1415,7 @@ lg_open_more(int64_t now)
     while (lg_opened < lg_conf.n && lg_pending < lg_conf.inflight) {
         c = &lg_conns[lg_opened];
 
-        c->kind = LG_KIND_SUB;
+        c->kind = lg_conf.mode == LG_MODE_POLL ? LG_KIND_POLL : LG_KIND_SUB;
         c->started = now;
         c->fd = lg_socket(lg_opened);
         lg_opened++;
@@ -1396,11 +1436,112 @@ lg_open_more(int64_t now)
         c->state = LG_ST_CONNECTING;
         c->out_wanted = 1;
 
+        if (c->kind == LG_KIND_POLL) {
+            c->poll_req = LG_PR_OPEN;
+            lg_poll_conns++;
+        }
+
         if (lg_epoll_set(EPOLL_CTL_ADD, c->fd, c, 1) != 0) {
             lg_err_connect++;
             lg_sub_close(c);
         }
     }
+}
+
+
+/* ------------------------------------------------------------------ http */
+
+/* the value of a header (name without the colon, any case), or NULL */
+
+static u_char *
+lg_http_header(u_char *p, size_t hlen, const char *name)
+{
+    size_t   n;
+    u_char  *e, *line;
+
+    n = strlen(name);
+    e = p + hlen;
+    line = memmem(p, hlen, "\r\n", 2);
+
+    while (line != NULL && (size_t) (e - line) > n + 3) {
+        line += 2;
+
+        if (strncasecmp((char *) line, name, n) == 0 && line[n] == ':') {
+            return line + n + 1;
+        }
+
+        line = memmem(line, (size_t) (e - line), "\r\n", 2);
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Parses one response in p; returns its length, 0 for "more", -1 for
+ * garbage.  Content-Length and chunked bodies are both understood (a
+ * chunked body is left as it came); without either the body is empty.
+ */
+
+static ssize_t
+lg_http_response(u_char *p, size_t n, lg_http_resp_t *hr)
+{
+    size_t   hlen, clen, pos;
+    u_char  *e, *h, *m;
+
+    e = memmem(p, n, "\r\n\r\n", 4);
+
+    if (e == NULL) {
+        return n > LG_MAX_HEADER ? -1 : 0;
+    }
+
+    hlen = (size_t) (e + 4 - p);
+
+    if (hlen < 12 || memcmp(p, "HTTP/1.", 7) != 0) {
+        return -1;
+    }
+
+    hr->status = atoi((char *) p + 9);
+    hr->body = p + hlen;
+    hr->chunked = 0;
+
+    h = lg_http_header(p, hlen, "content-length");
+
+    if (h != NULL) {
+        pos = hlen + strtoul((char *) h, NULL, 10);
+        if (n < pos) {
+            return 0;
+        }
+
+    } else if (memmem(p, hlen, "chunked", 7) != NULL) {
+        hr->chunked = 1;
+        pos = hlen;
+
+        for ( ;; ) {
+            m = memmem(p + pos, n - pos, "\r\n", 2);
+            if (m == NULL) {
+                return 0;
+            }
+
+            clen = strtoul((char *) p + pos, NULL, 16);
+            pos = (size_t) (m + 2 - p) + clen + 2;
+
+            if (pos > n) {
+                return 0;
+            }
+
+            if (clen == 0) {
+                break;
+            }
+        }
+
+    } else {
+        pos = hlen;
+    }
+
+    hr->body_len = pos - hlen;
+
+    return (ssize_t) pos;
 }
 
 
@@ -1504,91 +1645,38 @@ lg_push_request(const char *body, size_t n)
 }
 
 
-/*
- * Parses one response from "in"; returns its length, 0 for "more", -1 for
- * garbage.  Content-Length and chunked bodies are both understood.
- */
+/* one response from "in": its length, 0 for "more", -1 for garbage */
 
 static ssize_t
 lg_push_response(void)
 {
-    int            status;
-    size_t         hlen, blen, clen, pos;
-    u_char        *p, *e, *h, *m;
-    const u_char  *q;
+    ssize_t          n;
+    const u_char    *q;
+    lg_http_resp_t   hr;
 
-    p = lg_push.in.data;
-    e = memmem(p, lg_push.in.len, "\r\n\r\n", 4);
-
-    if (e == NULL) {
-        return lg_push.in.len > LG_MAX_HEADER ? -1 : 0;
+    n = lg_http_response(lg_push.in.data, lg_push.in.len, &hr);
+    if (n <= 0) {
+        return n;
     }
 
-    hlen = (size_t) (e + 4 - p);
-
-    if (hlen < 12 || memcmp(p, "HTTP/1.", 7) != 0) {
-        return -1;
-    }
-
-    status = atoi((char *) p + 9);
-
-    blen = 0;
-    h = memmem(p, hlen, "\r\nContent-Length:", 17);
-    if (h == NULL) {
-        h = memmem(p, hlen, "\r\ncontent-length:", 17);
-    }
-
-    if (h != NULL) {
-        blen = strtoul((char *) h + 17, NULL, 10);
-        if (lg_push.in.len < hlen + blen) {
-            return 0;
-        }
-
-        pos = hlen + blen;
-
-    } else if (memmem(p, hlen, "chunked", 7) != NULL) {
-        pos = hlen;
-
-        for ( ;; ) {
-            m = memmem(p + pos, lg_push.in.len - pos, "\r\n", 2);
-            if (m == NULL) {
-                return 0;
-            }
-
-            clen = strtoul((char *) p + pos, NULL, 16);
-            pos = (size_t) (m + 2 - p) + clen + 2;
-
-            if (pos > lg_push.in.len) {
-                return 0;
-            }
-
-            if (clen == 0) {
-                break;
-            }
-        }
-
-    } else {
-        pos = hlen;
-    }
-
-    if (status == 200) {
+    if (hr.status == 200) {
         lg_push.acked++;
 
-        q = memmem(p + hlen, pos - hlen, "\"matched\":", 10);
+        q = memmem(hr.body, hr.body_len, "\"matched\":", 10);
         if (q != NULL) {
             q += 10;
-            lg_push.matched += lg_parse_uint(&q, p + pos);
+            lg_push.matched += lg_parse_uint(&q, hr.body + hr.body_len);
         }
 
     } else {
         lg_push.errors++;
-        fprintf(stderr, "loadgen: push answered %d\n", status);
+        fprintf(stderr, "loadgen: push answered %d\n", hr.status);
     }
 
     lg_push.inflight--;
     lg_push.last_active = lg_now();
 
-    return (ssize_t) pos;
+    return n;
 }
 
 
@@ -1706,6 +1794,386 @@ lg_push_message(lg_step_t *s, int step, int64_t ts)
     s->sent++;
 
     return 0;
+}
+
+
+/* --------------------------------------------------------------- polling */
+
+/* the request c->poll_req, on the session's URL once its sid is known */
+
+static int
+lg_poll_send(lg_conn_t *c)
+{
+    int   n;
+    char  req[2560], body[300];
+
+    switch (c->poll_req) {
+
+    case LG_PR_JOIN:
+        (void) snprintf(body, sizeof(body), "40%s", lg_nsp_prefix);
+        break;
+
+    case LG_PR_PONG:
+        (void) snprintf(body, sizeof(body), "3");
+        break;
+
+    default:
+        body[0] = '\0';
+    }
+
+    if (body[0] == '\0') {
+        n = snprintf(req, sizeof(req),
+                     "GET %s?EIO=4&transport=polling%s%.*s HTTP/1.1\r\n"
+                     "Host: %s:%d\r\n"
+                     "%s"
+                     "\r\n",
+                     lg_conf.path, c->sid_len ? "&sid=" : "",
+                     (int) c->sid_len, c->sid, lg_conf.host, lg_conf.port,
+                     lg_cookie);
+
+    } else {
+        n = snprintf(req, sizeof(req),
+                     "POST %s?EIO=4&transport=polling&sid=%.*s HTTP/1.1\r\n"
+                     "Host: %s:%d\r\n"
+                     "Content-Type: text/plain;charset=UTF-8\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s"
+                     "\r\n"
+                     "%s",
+                     lg_conf.path, (int) c->sid_len, c->sid, lg_conf.host,
+                     lg_conf.port, strlen(body), lg_cookie, body);
+    }
+
+    if (n < 0 || (size_t) n >= sizeof(req)) {
+        return -1;
+    }
+
+    lg_poll_requests++;
+
+    return lg_send(c->fd, c, &c->out, &c->out_wanted, (u_char *) req,
+                   (size_t) n);
+}
+
+
+/* --poll-reopen: the next request goes on a new connection */
+
+static int
+lg_poll_reopen(lg_conn_t *c)
+{
+    close(c->fd);
+    lg_buf_free(&c->rest);
+    lg_buf_free(&c->out);
+
+    c->poll_conn = 0;
+    c->fd = lg_socket((int) (c - lg_conns));
+
+    if (c->fd < 0) {
+        lg_err_connect++;
+        return -1;
+    }
+
+    lg_poll_conns++;
+    c->out_wanted = 1;
+
+    return lg_epoll_set(EPOLL_CTL_ADD, c->fd, c, 1);
+}
+
+
+/* sends req next; 1: on a new connection, whose answer is still to come */
+
+static int
+lg_poll_next(lg_conn_t *c, lg_poll_req_e req)
+{
+    c->poll_req = req;
+
+    if (lg_conf.poll_reopen) {
+        return lg_poll_reopen(c) == 0 ? 1 : -1;
+    }
+
+    return lg_poll_send(c);
+}
+
+
+/* the sid of the open packet: 0{"sid":"...",...} */
+
+static int
+lg_poll_sid(lg_conn_t *c, const u_char *p, size_t n)
+{
+    const u_char  *q, *e;
+
+    q = memmem(p, n, "\"sid\":\"", 7);
+    if (q == NULL) {
+        return -1;
+    }
+
+    q += 7;
+    e = memchr(q, '"', (size_t) (p + n - q));
+
+    if (e == NULL || e == q || e - q > LG_SID_MAX) {
+        return -1;
+    }
+
+    c->sid_len = (uint32_t) (e - q);
+    memcpy(c->sid, q, c->sid_len);
+
+    return 0;
+}
+
+
+/* one Engine.IO packet of a polling payload; -1 closes the client */
+
+static int
+lg_poll_packet(lg_conn_t *c, const u_char *p, size_t n, int64_t now)
+{
+    if (n == 0) {
+        return 0;
+    }
+
+    switch (p[0]) {
+
+    case '0':
+        if (c->poll_req != LG_PR_OPEN || lg_poll_sid(c, p, n) != 0) {
+            lg_err_http++;
+            return -1;
+        }
+        return 0;
+
+    case '1':
+        lg_err_eof++;
+        return -1;
+
+    case '2':
+        lg_pings++;
+        c->poll_ping = 1;
+        return 0;
+
+    case '4':
+        if (n < 2) {
+            return 0;
+        }
+
+        if (p[1] == '0' && c->state == LG_ST_JOINING
+            && n >= 2 + lg_nsp_prefix_len
+            && memcmp(p + 2, lg_nsp_prefix, lg_nsp_prefix_len) == 0)
+        {
+            lg_sub_ready(c, now);
+            return 0;
+        }
+
+        if (p[1] == '4' && c->state == LG_ST_JOINING) {
+            lg_err_nsp++;
+            return -1;
+        }
+
+        if (p[1] == '1') {
+            lg_err_eof++;
+            return -1;
+        }
+
+        if (p[1] == '2') {
+            lg_events++;
+        }
+
+        return 0;
+
+    default:
+        /* 6 (noop) */
+        return 0;
+    }
+}
+
+
+/* the packets of an answer to a GET, separated by 0x1e */
+
+static int
+lg_poll_payload(lg_conn_t *c, const u_char *p, size_t n, int64_t now)
+{
+    const u_char  *e, *end;
+
+    end = p + n;
+
+    while (p < end) {
+        e = memchr(p, 0x1e, (size_t) (end - p));
+        if (e == NULL) {
+            e = end;
+        }
+
+        if (lg_poll_packet(c, p, (size_t) (e - p), now) != 0) {
+            return -1;
+        }
+
+        p = e + 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * An answer to c->poll_req, and the request that follows it: the parked
+ * GET once in the namespace, POST 3 first when a ping came.  Returns -1
+ * to close the client, 1 when it went on on a new connection.
+ */
+
+static int
+lg_poll_answer(lg_conn_t *c, lg_http_resp_t *hr, int64_t now)
+{
+    if (hr->status != 200 || hr->chunked) {
+        lg_err_http++;
+        return -1;
+    }
+
+    switch (c->poll_req) {
+
+    case LG_PR_JOIN:
+    case LG_PR_PONG:
+        if (hr->body_len != 2 || memcmp(hr->body, "ok", 2) != 0) {
+            lg_err_http++;
+            return -1;
+        }
+
+        return lg_poll_next(c, c->state == LG_ST_READY ? LG_PR_PARK
+                                                       : LG_PR_JOINED);
+
+    default:
+        if (lg_poll_payload(c, hr->body, hr->body_len, now) != 0) {
+            return -1;
+        }
+
+        if (c->poll_req == LG_PR_OPEN) {
+            if (c->sid_len == 0) {
+                lg_err_http++;
+                return -1;
+            }
+
+            c->state = LG_ST_JOINING;
+
+            return lg_poll_next(c, LG_PR_JOIN);
+        }
+
+        if (c->poll_ping) {
+            c->poll_ping = 0;
+            return lg_poll_next(c, LG_PR_PONG);
+        }
+
+        return lg_poll_next(c, c->state == LG_ST_READY ? LG_PR_PARK
+                                                       : LG_PR_JOINED);
+    }
+}
+
+
+static void
+lg_poll_read(lg_conn_t *c, int64_t now)
+{
+    int             rc;
+    size_t          have, off;
+    ssize_t         r;
+    lg_http_resp_t  hr;
+
+    have = c->rest.len;
+    if (have) {
+        memcpy(lg_rbuf, c->rest.data, have);
+        lg_buf_free(&c->rest);
+    }
+
+    r = read(c->fd, lg_rbuf + have, sizeof(lg_rbuf) - have);
+
+    if (r <= 0) {
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (have) {
+                (void) lg_buf_append(&c->rest, lg_rbuf, have);
+            }
+            return;
+        }
+
+        lg_err_eof++;
+        lg_sub_close(c);
+        return;
+    }
+
+    have += (size_t) r;
+    off = 0;
+
+    while (off < have) {
+        r = lg_http_response(lg_rbuf + off, have - off, &hr);
+
+        if (r < 0) {
+            lg_err_http++;
+            lg_sub_close(c);
+            return;
+        }
+
+        if (r == 0) {
+            break;
+        }
+
+        off += (size_t) r;
+        rc = lg_poll_answer(c, &hr, now);
+
+        if (rc < 0) {
+            lg_sub_close(c);
+            return;
+        }
+
+        if (rc == 1) {
+            /* a new connection: what is left was the old one's */
+            return;
+        }
+    }
+
+    if (off < have) {
+        if (have - off > LG_MAX_HEADER + LG_MAX_FRAME) {
+            lg_err_http++;
+            lg_sub_close(c);
+            return;
+        }
+
+        (void) lg_buf_append(&c->rest, lg_rbuf + off, have - off);
+    }
+}
+
+
+static void
+lg_poll_event_handler(lg_conn_t *c, uint32_t events, int64_t now)
+{
+    if (!c->poll_conn) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+            return;
+        }
+
+        if (!lg_connected(c->fd)) {
+            lg_err_connect++;
+            lg_sub_close(c);
+            return;
+        }
+
+        c->poll_conn = 1;
+
+        if (c->state == LG_ST_CONNECTING) {
+            c->state = LG_ST_OPENING;
+        }
+
+        if (lg_poll_send(c) != 0
+            || lg_flush(c->fd, c, &c->out, &c->out_wanted) != 0)
+        {
+            lg_err_connect++;
+            lg_sub_close(c);
+        }
+
+        return;
+    }
+
+    if (events & EPOLLOUT) {
+        if (lg_flush(c->fd, c, &c->out, &c->out_wanted) != 0) {
+            lg_err_eof++;
+            lg_sub_close(c);
+            return;
+        }
+    }
+
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        lg_poll_read(c, now);
+    }
 }
 
 
@@ -1888,6 +2356,7 @@ lg_connect_done(int64_t now)
         return;
 
     case LG_MODE_HOLD:
+    case LG_MODE_POLL:
         lg_write_ready_file();
         lg_enter(LG_PH_HOLD, now);
         return;
@@ -2130,7 +2599,7 @@ lg_print_result(void)
     double  best_rate, best_del;
 
     static const char  *modes[] = { "hold", "connect", "fanout",
-                                    "events" };
+                                    "events", "poll" };
 
     printf("{\"mode\":\"%s\",\"port\":%d,\"nsp\":\"%s\",\"pid\":%d,",
            modes[lg_conf.mode], lg_conf.port, lg_conf.nsp, getpid());
@@ -2175,6 +2644,15 @@ lg_print_result(void)
 
     } else if (lg_conf.cookie_bytes > 0) {
         printf(",\"cookie_bytes\":%d", lg_conf.cookie_bytes);
+    }
+
+    if (lg_conf.mode == LG_MODE_POLL) {
+        printf(",\"poll\":{\"reopen\":%s,\"requests\":%llu,"
+               "\"tcp_connections\":%llu,\"events\":%llu}",
+               lg_conf.poll_reopen ? "true" : "false",
+               (unsigned long long) lg_poll_requests,
+               (unsigned long long) lg_poll_conns,
+               (unsigned long long) lg_events);
     }
 
     if (lg_conf.mode == LG_MODE_FANOUT) {
@@ -2233,8 +2711,9 @@ static void
 lg_usage(void)
 {
     fprintf(stderr,
-        "usage: loadgen --port P [--mode hold|connect|fanout|events]\n"
+        "usage: loadgen --port P [--mode hold|connect|fanout|events|poll]\n"
         "  [--conns N] [--cookie-bytes B]\n"
+        "  poll: [--seconds S] [--poll-reopen]\n"
         "  events: [--window 1] [--warm 2] [--seconds S] [--payload 100]\n"
         "          [--cpu-pid PID]... (at most 4)\n"
         "  [--host 127.0.0.1] [--addrs 16] [--nsp /chat] [--room R]\n"
@@ -2305,6 +2784,7 @@ lg_parse_args(int argc, char **argv)
         { "window", required_argument, NULL, 'w' },
         { "warm", required_argument, NULL, 'W' },
         { "cpu-pid", required_argument, NULL, 'c' },
+        { "poll-reopen", no_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -2334,6 +2814,7 @@ lg_parse_args(int argc, char **argv)
         case 'C': lg_conf.cookie_bytes = atoi(optarg); break;
         case 'w': lg_conf.window = atoi(optarg); break;
         case 'W': lg_conf.warm = atof(optarg); break;
+        case 'o': lg_conf.poll_reopen = 1; break;
 
         case 'c':
             if (lg_conf.ncpu_pids == LG_MAX_CPU_PIDS) {
@@ -2357,6 +2838,8 @@ lg_parse_args(int argc, char **argv)
                 lg_conf.mode = LG_MODE_FANOUT;
             } else if (strcmp(optarg, "events") == 0) {
                 lg_conf.mode = LG_MODE_EVENTS;
+            } else if (strcmp(optarg, "poll") == 0) {
+                lg_conf.mode = LG_MODE_POLL;
             } else {
                 return -1;
             }
@@ -2490,7 +2973,13 @@ main(int argc, char **argv)
             if (c->kind == LG_KIND_PUSH) {
                 lg_push_event_handler(events[i].events);
 
-            } else if (c->fd >= 0) {
+            } else if (c->fd < 0) {
+                continue;
+
+            } else if (c->kind == LG_KIND_POLL) {
+                lg_poll_event_handler(c, events[i].events, now);
+
+            } else {
                 lg_sub_event_handler(c, events[i].events, now);
             }
         }

@@ -193,37 +193,60 @@ function median(xs) {
         : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
+/*
+ * An idle-memory run (WebSocket connections, or polling sessions): the RSS
+ * delta per connection, and with several workers the PSS delta; returns
+ * the workers (spread()) or null.
+ */
+function memoryRun(s, rec, memory, pss) {
+    const r = rec.result;
+    const m = (memory[rec.n] = memory[rec.n] || []);
+    const w = spread(rec);
+
+    if (r && r.connected >= rec.n) {
+        m.push((rec.rss_kb - rec.rss_base_kb) * 1024 / r.connected);
+        if (w && w.every((x) => x.pss_kb !== undefined)) {
+            const p = (pss[rec.n] = pss[rec.n] || []);
+            p.push(w.reduce((a, x) => a + x.pss_kb - x.pss_base_kb, 0)
+                * 1024 / r.connected);
+        }
+    } else {
+        s.notes.push(rec.metric + ' n=' + rec.n + ' run ' + rec.run + ': '
+            + (r ? r.connected : 0) + ' connected');
+    }
+    return w;
+}
+
+function medians(byN) {
+    return Object.fromEntries(Object.entries(byN).map(([n, v]) =>
+        [n, { median: median(v), runs: v }]));
+}
+
 function summarize(raw) {
     const servers = {};
     const get = (s) => (servers[s] = servers[s] || {
-        memory: {}, pss: {}, connect: [], fanout: [], probe_p50: [],
-        probe_p99: [], saturation: [], notes: [], workers: null,
-        events: null,
+        memory: {}, pss: {}, polling: {}, polling_pss: {}, connect: [],
+        fanout: [], probe_p50: [], probe_p99: [], saturation: [], notes: [],
+        workers: null, events: null,
     });
     const runs = (s) => (s.workers = s.workers || { memory: [],
-        fanout: [] });
+        polling: [], fanout: [] });
 
     for (const rec of raw) {
         const s = get(rec.server);
         const r = rec.result;
 
         switch (rec.metric) {
-        case 'memory': {
-            const m = (s.memory[rec.n] = s.memory[rec.n] || []);
-            const w = spread(rec);
+        case 'memory':
+        case 'polling': {
+            const poll = rec.metric === 'polling';
+            const w = memoryRun(s, rec, poll ? s.polling : s.memory,
+                poll ? s.polling_pss : s.pss);
             if (w) {
-                runs(s).memory.push({ run: rec.run, n: rec.n, workers: w });
-            }
-            if (r && r.connected >= rec.n) {
-                m.push((rec.rss_kb - rec.rss_base_kb) * 1024 / r.connected);
-                if (w && w.every((x) => x.pss_kb !== undefined)) {
-                    const p = (s.pss[rec.n] = s.pss[rec.n] || []);
-                    p.push(w.reduce((a, x) => a + x.pss_kb - x.pss_base_kb,
-                        0) * 1024 / r.connected);
-                }
-            } else {
-                s.notes.push('memory n=' + rec.n + ' run ' + rec.run + ': '
-                    + (r ? r.connected : 0) + ' connected');
+                /* polling: conns_by_pid, where the pending GETs are */
+                runs(s)[rec.metric].push({ run: rec.run, n: rec.n,
+                    workers: w, ...(rec.conns_by_pid
+                        ? { conns_by_pid: rec.conns_by_pid } : {}) });
             }
             break;
         }
@@ -333,11 +356,8 @@ function summarize(raw) {
     const out = {};
 
     for (const [name, s] of Object.entries(servers)) {
-        const memory = {};
+        const memory = medians(s.memory);
 
-        for (const [n, v] of Object.entries(s.memory)) {
-            memory[n] = { median: median(v), runs: v };
-        }
         if (s.workers) {
             /* each worker's share of the subscribers, by its CPU */
             const share = {};
@@ -346,12 +366,10 @@ function summarize(raw) {
                     (share[w.cpus] = share[w.cpus] || []).push(w.share);
                 }
             }
-            const pss = {};
-            for (const [n, v] of Object.entries(s.pss)) {
-                pss[n] = { median: median(v), runs: v };
-            }
             s.workers = {
-                memory_per_conn_bytes_pss: pss,
+                memory_per_conn_bytes_pss: medians(s.pss),
+                polling_memory_per_session_bytes_pss:
+                    medians(s.polling_pss),
                 fanout_share_by_cpu: Object.fromEntries(Object.entries(share)
                     .map(([c, v]) => [c, { median: median(v), runs: v }])),
                 publisher_cpus: s.workers.fanout.map((f) =>
@@ -361,6 +379,7 @@ function summarize(raw) {
         }
         out[name] = {
             memory_per_conn_bytes: memory,
+            polling_memory_per_session_bytes: medians(s.polling),
             connects_per_s: { median: median(s.connect), runs: s.connect },
             fanout_deliveries_per_s: { median: median(s.fanout),
                 runs: s.fanout },
@@ -397,7 +416,7 @@ function fmt(v, kind, floor) {
     case 'us':
         return v.toFixed(1) + ' µs';
     default:
-        return String(v);
+        return String(v) || '-';
     }
 }
 
@@ -417,6 +436,7 @@ function table(sum, meta) {
     const m = (srv, f) => (sum[srv] ? f(sum[srv]) : null);
     const n = meta.n.toLocaleString('en-US');
     const nb = meta.n_big.toLocaleString('en-US');
+    const pn = (meta.poll_n || 5000).toLocaleString('en-US');
     /* ngx_ws with several workers: rows of their own, in the ngx_ws
        column, beside the one-worker row they compare with */
     const mw = 'ngx_ws_workers';
@@ -442,6 +462,13 @@ function table(sum, meta) {
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median, mw],
         ['idle memory / connection @ ' + nb, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n_big] || {}).median],
+        ['idle memory / polling session @ ' + pn, 'kb',
+            (s) => (s.polling_memory_per_session_bytes[meta.poll_n]
+                || {}).median],
+        ['idle memory / polling session @ ' + pn + ws + ' (sum of RSS)',
+            'kb',
+            (s) => (s.polling_memory_per_session_bytes[meta.poll_n]
+                || {}).median, mw],
         ['connects/s (' + n + ')', 'rate',
             (s) => s.connects_per_s.median],
         ['fan-out deliveries/s, 100 %, p99 <= ' + meta.p99_ms + ' ms',

@@ -8,8 +8,10 @@
 # generator on the other; ngx_ws with its app hooks (ngx_ws_hooks: the
 # minimal app bench/app/app.mjs on the server's CPU); then ngx_ws again with
 # BENCH_WORKERS workers (one per CPU of BENCH_CPU_WORKERS, the generator
-# sharing BENCH_CPU_GEN with one of them).  Prints one table and writes the results as JSON to
-# bench/results/<date>-<commit>.json and bench/results/latest.json.
+# sharing BENCH_CPU_GEN with one of them).  Idle memory is measured with
+# WebSocket clients and with idle HTTP long-polling sessions.  Prints one
+# table and writes the results as JSON to bench/results/<date>-<commit>.json
+# and bench/results/latest.json.
 #
 #   bench/run.sh NGINX_BIN MODULE BUILD_DIR        (what `make bench` runs)
 #
@@ -30,6 +32,7 @@ case $BUILD_DIR in /*) ;; *) BUILD_DIR=$PWD/$BUILD_DIR ;; esac
 RUNS=${BENCH_RUNS:-3}                   # runs per metric (median taken)
 N=${BENCH_N:-10000}                     # connections / subscribers
 N_BIG=${BENCH_N_BIG:-19000}             # the second memory point
+POLL_N=${BENCH_POLL_N:-5000}            # idle polling sessions
 STEP_S=${BENCH_STEP_SECONDS:-10}        # seconds per fan-out rate step
 # fan-out ladder in deliveries/s (messages/s x subscribers)
 LADDER=10000,20000,40000,60000,80000,100000,120000,140000,160000,180000
@@ -44,8 +47,8 @@ WARMUP_MEM=${BENCH_WARMUP_MEM:-100}
 PER_PROC=${BENCH_PER_PROC:-19000}       # connections per loadgen process
 SERVERS=${BENCH_SERVERS:-ngx_ws,ngx_ws_hooks,ngx_ws_workers,node,climit}
 # which measurements (ngx_ws_hooks: memory at N and events only; climit:
-# no events)
-METRICS=${BENCH_METRICS:-memory,connect,fanout,events}
+# no events, no polling)
+METRICS=${BENCH_METRICS:-memory,polling,connect,fanout,events}
 CPU_SERVER=${BENCH_CPU_SERVER:-0}
 CPU_GEN=${BENCH_CPU_GEN:-1}
 # the app behind ngx_ws's hooks: on the server's CPU, so that the server
@@ -483,22 +486,48 @@ record() {
     echo "$1" >> "$RAW"
 }
 
+# warmup [N [MODE]]: N connections opened and closed (MODE poll: polling
+# sessions, each ended by the server when its pending GET's connection
+# closes, as engine.io does)
 warmup() {
-    local n=${1:-$WARMUP}
+    local n=${1:-$WARMUP} mode=${2:-connect} args=
     [ "$n" -gt 0 ] || return 0
-    taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode connect \
-        --conns "$n" > /dev/null 2>>"$LOG/loadgen.log"
+    [ "$mode" = poll ] && args="--seconds 0"
+    taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode "$mode" \
+        --conns "$n" $args > /dev/null 2>>"$LOG/loadgen.log"
     sleep 1
 }
 
-# idle memory: RSS of the server before and after N held connections (of
-# all its workers for ngx_ws_workers, which records each worker as well)
+# where the server's connections are: {"PID":COUNT,...} of the
+# established sockets on PORT (ngx_ws_workers' polling row: which worker
+# holds the pending GETs), or null without ss
+conns_by_pid_json() {
+    command -v ss >/dev/null || { echo null; return; }
+    ss -tnpH state established "( sport = :$PORT )" 2>/dev/null \
+        | grep -o 'pid=[0-9]*' | sort | uniq -c \
+        | awk 'BEGIN { printf "{" } { sub("pid=", "", $2);
+              printf "%s\"%s\":%d", (NR > 1 ? "," : ""), $2, $1 }
+              END { print "}" }'
+}
+
+# measure_memory SERVER N RUN [METRIC]: idle memory, the RSS of the server
+# before and after N held connections (of all its workers for
+# ngx_ws_workers, which records each worker as well).  METRIC polling: N
+# idle polling sessions instead (loadgen --mode poll, each with its GET
+# pending), against several workers with a new connection for each
+# request (--poll-reopen), so that each lands on either worker.
 measure_memory() {
-    local srv=$1 n=$2 run=$3 out=$BUILD_DIR/hold.json ready lpid base rss
-    local extra=
+    local srv=$1 n=$2 run=$3 metric=${4:-memory} out=$BUILD_DIR/hold.json
+    local ready lpid base rss extra= mode=hold args=$HOLD_ARGS
+
+    if [ "$metric" = polling ]; then
+        mode=poll
+        args=
+        [ "$srv" = ngx_ws_workers ] && args=--poll-reopen
+    fi
 
     start_server "$srv" || return 1
-    warmup "$WARMUP_MEM"
+    warmup "$WARMUP_MEM" "$mode"
     sleep 1
     base=$(rss_sum_kb)
     [ "$srv" = ngx_ws_workers ] && extra=",\"workers_base\":$(workers_json)"
@@ -506,8 +535,8 @@ measure_memory() {
     rm -f "$ready" "$ready".*
 
     if [ "$n" -le "$PER_PROC" ]; then
-        taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode hold \
-            --conns "$n" --seconds 600 --ready-file "$ready" $HOLD_ARGS \
+        taskset -c "$CPU_GEN" "$LOADGEN" --port "$PORT" --mode "$mode" \
+            --conns "$n" --seconds 600 --ready-file "$ready" $args \
             > "$out" 2>>"$LOG/loadgen.log" &
         lpid=$!
         wait_file "$ready" 300
@@ -515,24 +544,28 @@ measure_memory() {
         rss=$(rss_sum_kb)
         [ "$srv" = ngx_ws_workers ] && extra="$extra,\"workers\":\
 $(workers_json),\"health\":$(health_json)"
+        [ "$srv" = ngx_ws_workers ] && [ "$mode" = poll ] \
+            && extra="$extra,\"conns_by_pid\":$(conns_by_pid_json)"
         kill -TERM "$lpid" 2>/dev/null
         wait "$lpid" 2>/dev/null
     else
-        LG_READY=$ready lg "$out" hold "$n" --seconds 600 $HOLD_ARGS &
+        LG_READY=$ready lg "$out" "$mode" "$n" --seconds 600 $args &
         lpid=$!
         wait_file "$ready" 300
         sleep "$SETTLE"
         rss=$(rss_sum_kb)
         [ "$srv" = ngx_ws_workers ] && extra="$extra,\"workers\":\
 $(workers_json),\"health\":$(health_json)"
+        [ "$srv" = ngx_ws_workers ] && [ "$mode" = poll ] \
+            && extra="$extra,\"conns_by_pid\":$(conns_by_pid_json)"
         : > "$ready.stop"
         wait "$lpid" 2>/dev/null
     fi
 
-    record "{\"server\":\"$srv\",\"metric\":\"memory\",\"n\":$n,\"run\":$run,\
-\"hold_args\":\"$HOLD_ARGS\",\"rss_base_kb\":$base,\"rss_kb\":$rss$extra,\
-\"result\":$(json_or_null "$out")}"
-    say "$srv memory n=$n run $run: RSS $base -> $rss kB"
+    record "{\"server\":\"$srv\",\"metric\":\"$metric\",\"n\":$n,\
+\"run\":$run,\"hold_args\":\"$args\",\"rss_base_kb\":$base,\
+\"rss_kb\":$rss$extra,\"result\":$(json_or_null "$out")}"
+    say "$srv $metric n=$n run $run: RSS $base -> $rss kB"
     stop_server
 }
 
@@ -680,6 +713,12 @@ bench_server() {
         [ "$srv" = ngx_ws_workers ] && continue
         measure_memory "$srv" "$N_BIG" "$run"
     done
+    # idle polling sessions (the C limit speaks WebSocket only)
+    if [ "$srv" != climit ] && has_metric polling; then
+        for run in $(seq 1 "$RUNS"); do
+            measure_memory "$srv" "$POLL_N" "$run" polling
+        done
+    fi
     if [ "$srv" != ngx_ws_workers ] && has_metric connect; then
         for run in $(seq 1 "$RUNS"); do
             measure_connect "$srv" "$run"
@@ -749,8 +788,8 @@ node "$BENCH/report.js" report "$RAW" \
     "$RESULTS/$stamp-$commit.json" "$RESULTS/latest.json" \
     "{\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$commit\",\
 \"seconds\":$(( $(date +%s) - started )),\"runs\":$RUNS,\"n\":$N,\
-\"n_big\":$N_BIG,\"step_seconds\":$STEP_S,\"ladder\":\"$LADDER\",\
-\"probe\":$PROBE,\"p99_ms\":$P99_MS,\"cpus\":$(nproc),\
+\"n_big\":$N_BIG,\"poll_n\":$POLL_N,\"step_seconds\":$STEP_S,\
+\"ladder\":\"$LADDER\",\"probe\":$PROBE,\"p99_ms\":$P99_MS,\"cpus\":$(nproc),\
 \"cpu_server\":\"$CPU_SERVER\",\"cpu_gen\":\"$CPU_GEN\",\"workers\":$WORKERS,\
 \"cpu_workers\":\"$CPU_WORKERS\",\"cpu_app\":\"$CPU_APP\",\"ev_n\":$EV_N,\
 \"ev_window\":$EV_WINDOW,\"ev_seconds\":$EV_SECONDS,\"ev_warm\":$EV_WARM,\

@@ -5,7 +5,8 @@
 #
 # Smoke run of the load generator against a server already listening on
 # 127.0.0.1:PORT (ngx_ws in `make test`; the Node reference or the C limit
-# work too): a few seconds, a handful of connections, every mode once.
+# work too, the C limit without polling): a few seconds, a handful of
+# connections, every mode but events once.
 # Checks that everything connected and every message reached every
 # subscriber; it measures nothing (the latency bound is only a sanity
 # bound).  Exits non-zero on failure.
@@ -53,6 +54,10 @@ check connect "$out" "r.connected === $N && r.failed === 0"
 
 out=$("$LOADGEN" "${common[@]}" --mode hold --seconds 2 2>/dev/null)
 check hold "$out" "r.connected === $N && r.closed === 0"
+
+out=$("$LOADGEN" "${common[@]}" --mode poll --seconds 2 2>/dev/null)
+check poll "$out" "r.connected === $N && r.closed === 0
+    && r.poll.requests === 4 * $N"
 
 out=$("$LOADGEN" "${common[@]}" --mode fanout --rates 5 --seconds 2 \
       --p99-ms 10000 --settle 0.5 2>/dev/null)
