@@ -18,7 +18,8 @@ ASAN_MODULE := $(ASAN_BUILD)/ngx_ws_module.so
 
 CC         ?= cc
 CODEC_SRCS := src/ngx_ws_frame.c src/ngx_ws_eio.c src/ngx_ws_sio.c \
-              src/ngx_ws_json.c src/ngx_ws_op.c
+              src/ngx_ws_json.c src/ngx_ws_op.c src/ngx_ws_adapter.c
+CODEC_LIBS := -lmsgpackc
 MODULE_SRCS := config ngx_ws_module.c $(wildcard src/*.c src/*.h)
 UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZERS    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -28,7 +29,7 @@ FUZZ_LONG_SECONDS ?= 3600
 
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
-              libssl-dev libpcre2-dev zlib1g-dev
+              libmsgpack-dev libssl-dev libpcre2-dev zlib1g-dev
 TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl
 
@@ -137,7 +138,7 @@ test: test-deps build
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CODEC_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS)
+	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS) $(CODEC_LIBS)
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -160,7 +161,8 @@ e2e: build
 $(BUILD)/fuzz/%: fuzz/%.c $(CODEC_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS) -lcjson
+	    -fno-sanitize-recover=all -Isrc -o $@ $< $(CODEC_SRCS) -lcjson \
+	    $(CODEC_LIBS)
 
 # $(call fuzz_args,target): dictionary, artifacts, scratch corpus, seeds
 fuzz_args = -max_len=4096 -timeout=10 -print_final_stats=1 \
