@@ -56,6 +56,7 @@ ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool, ngx_uint_t *matched)
 {
     ngx_str_t         *names;
     ngx_uint_t         i, j;
+    ngx_ws_session_t  *s;
     ngx_array_t       *sockets;
     ngx_ws_target_t    t;
     ngx_ws_socket_t  **sock;
@@ -116,8 +117,18 @@ ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool, ngx_uint_t *matched)
     default: /* NGX_WS_DISCONNECT */
         for (i = 0; i < sockets->nelts; i++) {
             if (op->close) {
-                /* one socket per session in a namespace: no double free */
-                ngx_ws_session_close(sock[i]->session, NGX_WS_CLOSE_NORMAL,
+                /*
+                 * socket.io's disconnect(true): every socket of the client
+                 * gets its DISCONNECT, then the connection closes.  One
+                 * socket per session in a namespace: no double free.
+                 */
+                s = sock[i]->session;
+
+                while (s->sockets) {
+                    ngx_ws_socket_disconnect(s->sockets);
+                }
+
+                ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL,
                                      "forced server close");
 
             } else {
