@@ -31,7 +31,8 @@ FUZZ_LONG_SECONDS ?= 3600
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
               libmsgpack-dev libssl-dev libpcre2-dev zlib1g-dev
 TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
-              libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl
+              libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
+              redis-server
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
         test-deps clean protocol-suite

@@ -60,6 +60,13 @@ static ngx_command_t  ngx_ws_commands[] = {
       offsetof(ngx_ws_main_conf_t, zone_size),
       &ngx_ws_zone_min },
 
+    { ngx_string("ws_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_ws_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_socketio"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_ws_socketio,
@@ -764,7 +771,8 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_ws_zone_attach(cycle) != NGX_OK
-        || ngx_ws_broker_init(cycle) != NGX_OK)
+        || ngx_ws_broker_init(cycle) != NGX_OK
+        || ngx_ws_redis_init(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -779,6 +787,7 @@ ngx_ws_exit_process(ngx_cycle_t *cycle)
     /* whatever is still open would be reported as "open socket left" */
     ngx_ws_session_close_all();
 
+    ngx_ws_redis_exit();
     ngx_ws_broker_exit();
     ngx_ws_zone_detach();
 }

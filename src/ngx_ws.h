@@ -42,6 +42,13 @@
  */
 #define NGX_WS_OUT_COST        64
 
+/* the host's uid among socket.io adapters: 16 hex digits */
+#define NGX_WS_REDIS_UID_LEN   16
+
+#define NGX_WS_REDIS_DOWN        0
+#define NGX_WS_REDIS_CONNECTING  1
+#define NGX_WS_REDIS_UP          2
+
 /* workers of every generation alive at once, and namespaces counted */
 #define NGX_WS_ZONE_SLOTS      128
 #define NGX_WS_ZONE_NSPS       64
@@ -61,11 +68,25 @@ typedef struct ngx_ws_hook_binary_s  ngx_ws_hook_binary_t;
 typedef struct ngx_ws_poll_s     ngx_ws_poll_t;
 
 
+/* ws_redis: where the hosts of a cluster meet */
+typedef struct {
+    ngx_str_t                  url;            /* as written, for logs */
+    ngx_addr_t                *addr;           /* resolved at load time */
+    ngx_str_t                  user;
+    ngx_str_t                  password;
+    ngx_str_t                  prefix;         /* "socket.io" */
+    ngx_uint_t                 db;
+    ngx_msec_t                 connect_timeout;
+    ngx_msec_t                 backoff_max;
+} ngx_ws_redis_conf_t;
+
+
 typedef struct {
     ngx_array_t                namespaces;     /* ngx_str_t, [0] is "/" */
     ngx_uint_t                 used;           /* ws_socketio or ws_push */
     size_t                     zone_size;
     ngx_shm_zone_t            *zone;
+    ngx_ws_redis_conf_t       *redis;          /* NULL: one host alone */
 } ngx_ws_main_conf_t;
 
 
@@ -106,6 +127,15 @@ typedef struct {
                                                   the ring's start */
 
     ngx_uint_t                 generation;
+
+    /* the one worker of the host that talks to Redis, and how it goes */
+    ngx_atomic_t               redis_pid;
+    ngx_atomic_t               redis_state;    /* NGX_WS_REDIS_* */
+    ngx_atomic_t               redis_lost;     /* not published: down */
+    ngx_atomic_t               redis_reconnects;
+    u_char                     uid[NGX_WS_REDIS_UID_LEN];  /* the host's,
+                                                  as an adapter's */
+
     ngx_uint_t                 nnsps;
     ngx_ws_zone_nsp_t          nsps[NGX_WS_ZONE_NSPS];
     ngx_ws_slot_t              slots[NGX_WS_ZONE_SLOTS];
@@ -551,6 +581,12 @@ void ngx_ws_broker_exit(void);
 ngx_int_t ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     ngx_uint_t *matched);
 ngx_int_t ngx_ws_broker_relay(ngx_ws_op_t *op);
+
+/* ngx_ws_redis.c */
+char *ngx_ws_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_ws_redis_init(ngx_cycle_t *cycle);
+void ngx_ws_redis_exit(void);
+void ngx_ws_redis_forward(ngx_ws_op_t *op);
 
 /* ngx_ws_call.c */
 ngx_ws_call_t *ngx_ws_call_create(ngx_str_t *uri, const char *name);

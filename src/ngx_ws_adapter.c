@@ -1043,7 +1043,7 @@ ngx_ws_adapter_value(ngx_ws_adapter_json_t *j, u_char **pp, u_char *end,
                  && (double) (int64_t) v.num == v.num))
         {
             /* measuring: the longest it prints, not the search for it */
-            ngx_ws_adapter_put(&j->out, NULL, NGX_WS_ADAPTER_NUMBER_MAX);
+            j->out.len += NGX_WS_ADAPTER_NUMBER_MAX;
             return NULL;
         }
 

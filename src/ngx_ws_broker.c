@@ -79,6 +79,11 @@ ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     }
 
     rc = ngx_ws_broker_append(op, &seq);
+
+    if (rc == NGX_OK) {
+        /* the other hosts, if this worker talks to Redis for this one */
+        ngx_ws_redis_forward(op);
+    }
     if (rc != NGX_OK) {
         return rc;
     }
@@ -431,6 +436,8 @@ ngx_ws_broker_apply(u_char *buf, size_t len)
             ngx_ws_relay_apply(&op, rec->pid);
             continue;
         }
+
+        ngx_ws_redis_forward(&op);
 
         /* a namespace of another configuration: nobody here */
         (void) ngx_ws_apply(&op, pool, &matched);

@@ -34,6 +34,7 @@ typedef struct {
 
 static void ngx_ws_health_snapshot(ngx_ws_health_t *h);
 static void ngx_ws_health_local(ngx_ws_health_t *h);
+static u_char *ngx_ws_health_redis(ngx_http_request_t *r, u_char *p);
 static u_char *ngx_ws_health_counts(u_char *p, ngx_ws_health_t *h,
     ngx_atomic_uint_t connections, ngx_atomic_uint_t *sockets);
 
@@ -84,6 +85,8 @@ ngx_ws_health_handler(ngx_http_request_t *r)
     }
 
     len = sizeof("{\"status\":\"ok\",\"pid\":,\"uptime\":,,\"workers\":[]}")
+          + sizeof(",\"redis\":{\"state\":\"connecting\",\"lost\":,"
+                   "\"reconnects\":}") + 2 * NGX_ATOMIC_T_LEN
           + 2 * NGX_INT_T_LEN + counts
           + h->nworkers * (sizeof("{\"pid\":,},") + NGX_INT_T_LEN + counts);
 
@@ -108,9 +111,39 @@ ngx_ws_health_handler(ngx_http_request_t *r)
     }
 
     *p++ = ']';
+
+    p = ngx_ws_health_redis(r, p);
+
     *p++ = '}';
 
     return ngx_ws_http_reply(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+/*
+ * With ws_redis: whether the host's Redis worker is connected, and what
+ * could not be published while it was not (lost: Redis keeps nothing).
+ */
+
+static u_char *
+ngx_ws_health_redis(ngx_http_request_t *r, u_char *p)
+{
+    ngx_ws_sh_t         *sh;
+    ngx_ws_main_conf_t  *wmcf;
+
+    static const char  *states[] = { "down", "connecting", "up" };
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_ws_module);
+    sh = ngx_ws_worker.sh;
+
+    if (wmcf->redis == NULL || sh == NULL) {
+        return p;
+    }
+
+    return ngx_sprintf(p, ",\"redis\":{\"state\":\"%s\",\"lost\":%uA,"
+                       "\"reconnects\":%uA}",
+                       states[sh->redis_state % 3], sh->redis_lost,
+                       sh->redis_reconnects);
 }
 
 

@@ -71,6 +71,7 @@ typedef struct {
     uint32_t                   target;
     uint32_t                   kind;
     uint32_t                   status;
+    uint32_t                   flags;
 } ngx_ws_op_header_t;
 
 
@@ -622,6 +623,7 @@ ngx_ws_op_write(ngx_ws_op_t *op, u_char *p)
     h.target = op->target;
     h.kind = op->kind;
     h.status = op->status;
+    h.flags = op->flags;
 
     memcpy(p, &h, sizeof(ngx_ws_op_header_t));
     p += sizeof(ngx_ws_op_header_t);
@@ -696,6 +698,7 @@ ngx_ws_op_read(u_char *p, size_t len, ngx_ws_op_t *op,
     op->target = h.target;
     op->kind = h.kind;
     op->status = h.status;
+    op->flags = h.flags;
 
     if (ngx_ws_op_read_bytes(&p, end, &op->nsp) != 0
         || ngx_ws_op_read_bytes(&p, end, &op->packet) != 0

@@ -35,6 +35,9 @@
 #define NGX_WS_RELAY       5
 #define NGX_WS_RELAY_KINDS 10
 
+/* op->flags: it came from Redis, so it does not go back there */
+#define NGX_WS_OP_FROM_REDIS  1
+
 
 typedef struct {
     u_char            *data;
@@ -64,6 +67,7 @@ typedef struct {
     uint32_t           target;      /* RELAY: the worker's pid */
     uint32_t           kind;        /* RELAY: what it is */
     uint32_t           status;      /* RELAY: an HTTP status, a flag */
+    uint32_t           flags;       /* NGX_WS_OP_FROM_REDIS */
 } ngx_ws_op_t;
 
 

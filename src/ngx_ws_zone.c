@@ -5,6 +5,8 @@
  */
 
 
+#include <openssl/rand.h>
+
 #include "ngx_ws.h"
 
 
@@ -67,6 +69,7 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     size_t            len;
     ngx_ws_sh_t      *sh;
     ngx_slab_pool_t  *shpool;
+    u_char            raw[NGX_WS_REDIS_UID_LEN / 2];
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
@@ -102,6 +105,14 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     sh->next_seq = 1;
     sh->first_seq = 1;
     sh->generation = 1;
+
+    /* the host's name among Redis adapters, kept across reloads */
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(sh->uid, raw, sizeof(raw));
 
     shpool->data = sh;
     shm_zone->data = sh;
