@@ -1,0 +1,212 @@
+#!/usr/bin/perl
+
+# Copyright (C) 2026 The ngx_ws authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Two nginx hosts (two workers each) through a redis-server of the test's
+# own: a push on either reaches the clients of both, once, exactly as a
+# push on the host itself would; what Redis brings that is not a
+# socket.io message is ignored (garbage on the channels, a request of a
+# type not served); with Redis gone each host serves its own clients and
+# counts what it could not publish; when Redis is back they find each
+# other again.  Runs under ASan too.
+
+use strict;
+use warnings;
+
+use Test::More;
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+use File::Temp qw(tempdir);
+
+use lib 't/lib';
+use NgxWs::Test qw(push_json get_json server_conf wait_for missing);
+
+my $redis_bin = '/usr/bin/redis-server';
+missing('redis-server (Debian package redis-server)') unless -x $redis_bin;
+
+# ------------------------------------------------------------ redis
+
+my $rport = do {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1) or die $!;
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
+my $rdir = tempdir('ngx-ws-redis-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $rpid;
+
+sub redis_start {
+    $rpid = fork // die "fork: $!";
+    if ($rpid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec $redis_bin, '--port', $rport, '--bind', '127.0.0.1',
+             '--save', '', '--appendonly', 'no', '--dir', $rdir;
+        exit 127;
+    }
+    ok(wait_for(10, sub { defined redis_cmd('PING') }), 'redis-server up');
+}
+
+sub redis_stop {
+    return unless $rpid;
+    kill 'KILL', $rpid;
+    waitpid $rpid, 0;
+    undef $rpid;
+}
+
+END { local $?; redis_stop() }
+
+# One command, RESP2, its first reply line (undef when nobody answers).
+sub redis_cmd {
+    my @args = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $rport,
+                                  Timeout => 2) or return undef;
+    my $cmd = '*' . @args . "\r\n";
+    $cmd .= '$' . length($_) . "\r\n$_\r\n" for @args;
+    print $s $cmd;
+    my $line = <$s>;
+    close $s;
+    return $line;
+}
+
+# ------------------------------------------------------------ hosts
+
+redis_start();
+
+my @hosts;
+for my $i (0, 1) {
+    my $t = NgxWs::Test->new->require_module;
+    $t->write_conf("    ws_redis 127.0.0.1:$rport;\n"
+                   . server_conf(socketio => ['ws_namespace /chat'],
+                                 push => 1, health => 1),
+                   workers => 2);
+    $t->run;
+    push @hosts, $t;
+}
+
+sub redis_state {
+    my ($t) = @_;
+    my (undef, $d) = get_json($t->port, '/health');
+    return $d && $d->{redis} ? $d->{redis} : {};
+}
+
+for my $t (@hosts) {
+    ok(wait_for(10, sub { (redis_state($t)->{state} // '') eq 'up' }),
+       'host subscribed: /health says redis up');
+}
+
+sub client {
+    my ($t) = @_;
+    my $ws = $t->eio_client;
+    my $r = $ws->sio_connect('/chat');
+    die "no CONNECT" unless defined $r && $r =~ m{^40/chat,};
+    return $ws;
+}
+
+sub push_ok {
+    my ($t, $json, $name) = @_;
+    my ($st) = push_json($t->port, $json);
+    is($st, 200, "$name: pushed");
+}
+
+# What a client got, pings answered, until the marker event arrives.
+sub until_marker {
+    my ($ws, $marker) = @_;
+    my @got;
+    while (defined(my $p = $ws->read_packet(5))) {
+        return \@got if $p =~ /"\Q$marker\E"/;
+        push @got, $p;
+    }
+    return [@got, 'TIMEOUT'];
+}
+
+# ------------------------------------------------------------ across
+
+{
+    my $a = client($hosts[0]);
+    my $b = client($hosts[1]);
+
+    push_ok($hosts[0], '{"nsp":"/chat","event":"x","data":[1,"é",{"k":null}]}',
+            'A');
+    push_ok($hosts[1], '{"nsp":"/chat","event":"y","data":[{"$binary":"AQID"}]}',
+            'B');
+    push_ok($hosts[0], '{"nsp":"/chat","event":"end"}', 'marker');
+
+    for my $c ([$a, 'A'], [$b, 'B']) {
+        my ($ws, $who) = @$c;
+        my $got = until_marker($ws, 'end');
+        is($got->[0], '42/chat,["x",1,"é",{"k":null}]',
+           "client on $who: the push of A, byte for byte");
+        is($got->[1], '451-/chat,["y",{"_placeholder":true,"num":0}]',
+           "client on $who: the binary push of B");
+        is(ref $got->[2] && $got->[2]{binary}, "\x01\x02\x03",
+           "client on $who: its attachment");
+        is(scalar @$got, 3, "client on $who: once each")
+            or diag(explain($got));
+    }
+}
+
+# ------------------------------------------------------------ garbage
+
+{
+    my $a = client($hosts[0]);
+    my $b = client($hosts[1]);
+
+    # not msgpack, a packet that is no event, a request type not served,
+    # a request that is no JSON: all ignored
+    for my $msg ("\xc1\xc1\xc1", "\x93\xa1x\x81\xa4type\x03\x80",
+                 '{"type":5,"requestId":"x","opts":{"rooms":[]}}', '{"type":',
+                 "\xdd\xff\xff\xff\xff") {
+        my $r = redis_cmd('PUBLISH', 'socket.io#/chat#', $msg);
+        like($r // '', qr/^:\d+/, 'garbage published on the broadcast channel');
+        $r = redis_cmd('PUBLISH', 'socket.io-request#/chat#', $msg);
+        like($r // '', qr/^:\d+/, 'garbage published on the request channel');
+    }
+
+    push_ok($hosts[1], '{"nsp":"/chat","event":"after"}', 'after the garbage');
+    for my $ws ($a, $b) {
+        my $got = until_marker($ws, 'after');
+        is_deeply($got, [], 'nothing from the garbage, the next push arrives');
+    }
+}
+
+# ------------------------------------------------------------ redis away
+
+{
+    my $a = client($hosts[0]);
+    my $b = client($hosts[1]);
+
+    redis_stop();
+    ok(wait_for(5, sub { (redis_state($hosts[0])->{state} // '') ne 'up' }),
+       'redis gone: /health says so');
+
+    push_ok($hosts[0], '{"nsp":"/chat","event":"local"}', 'while away');
+    is_deeply(until_marker($a, 'local'), [], 'the local client gets it');
+    ok(redis_state($hosts[0])->{lost} >= 1, 'counted as lost');
+
+    redis_start();
+    my $t0 = time;
+    for my $t (@hosts) {
+        ok(wait_for(5, sub { (redis_state($t)->{state} // '') eq 'up' }),
+           'subscribed again');
+    }
+    ok(time - $t0 <= 5, 'within 5 s of the restart');
+    ok(redis_state($hosts[0])->{reconnects} >= 1, 'reconnects counted');
+
+    push_ok($hosts[0], '{"nsp":"/chat","event":"back"}', 'back');
+    my $got = until_marker($b, 'back');
+    is_deeply($got, [], 'the other host gets pushes again (not the lost one)')
+        or diag(explain($got));
+}
+
+# the elected worker said so once; the outage was logged once per link
+for my $t (@hosts) {
+    my $log = $t->error_log;
+    my $n = () = $log =~ /this worker talks to redis/g;
+    is($n, 1, 'one worker of the host talks to redis');
+}
+
+done_testing;
