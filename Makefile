@@ -1,6 +1,7 @@
 # ngx_ws: build, run the demo, test, benchmark.
 #
 #   make run     install what is missing, build, serve the demo on :8080
+#   make multi-host  the demo on two hosts (:8081, :8082) through Redis
 #   make test    install what tests need, build, run every test
 #   make asan    the module built with ASan/UBSan, the nginx tests run under it
 #   make bench   the side-by-side benchmark against Node socket.io
@@ -126,6 +127,23 @@ protocol-suite: deps build
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 	@conf-examples/protocol-suite/run.sh "$(NGINX_BIN)" "$(MODULE)" \
 	    "$(BUILD)/protocol-suite" "$(or $(WORKERS),1)"
+
+# Two nginx hosts (127.0.0.1:8081 and :8082, WORKERS=N workers each, 2 by
+# default) sharing broadcasts through a redis-server of their own on
+# 127.0.0.1:6380 (data in build/multi-host/redis; never the system's
+# service on 6379), serving the chat demo with its app on :8091, in the
+# foreground until Ctrl-C (conf-examples/multi-host/run.sh).
+.PHONY: multi-host
+multi-host: deps build
+	$(call apt_install,redis-server)
+	@command -v node >/dev/null || { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
+	@command -v npm >/dev/null || { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@cd t/e2e && [ -d node_modules ] || \
+	    npm ci --no-audit --no-fund --loglevel=error
+	@conf-examples/multi-host/run.sh "$(NGINX_BIN)" "$(MODULE)" \
+	    "$(BUILD)/multi-host" "$(or $(WORKERS),2)"
 
 # ---------------------------------------------------------------- tests
 
