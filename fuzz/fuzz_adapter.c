@@ -373,6 +373,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
+    /* a broadcast with acks: its broadcast as decode() reads one */
+
+    reason = ngx_ws_adapter_broadcast_request(p, size, &op, &uid, &nsp,
+                                              arena_alloc, NULL);
+
+    if (reason == NULL) {
+        if (nsp.len == 0) {
+            abort();
+        }
+
+        check_emit(&op, &uid);
+
+    } else if (reason[0] == '\0') {
+        abort();
+    }
+
     check_push(p, size);
 
     while (arena_n) {

@@ -203,6 +203,9 @@ static void ngx_ws_adapter_pack_number(msgpack_packer *pk, double v);
 static void ngx_ws_adapter_pack_list(msgpack_packer *pk,
     ngx_ws_bytes_t *list, size_t n);
 static int ngx_ws_adapter_one_room(ngx_ws_op_t *op);
+static const char *ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts,
+    u_char *end, ngx_ws_op_t *op, unsigned *flags, ngx_ws_op_alloc_pt alloc,
+    void *data);
 
 
 static const char  ngx_ws_adapter_bad_mp[] = "not valid msgpack";
@@ -1536,16 +1539,8 @@ ngx_ws_adapter_decode(u_char *p, size_t len, ngx_ws_op_t *op,
     ngx_ws_bytes_t *uid, unsigned *flags, ngx_ws_op_alloc_pt alloc,
     void *data)
 {
-    u_char                 *end, *q, *key, *val, *pkt, *opts, *type_v,
-                           *data_v, *nsp_v, *rooms_v, *except_v, *flags_v,
-                           *out, *e;
-    size_t                  hlen;
-    uint32_t                i;
-    unsigned                sio_type;
-    const char             *rc;
-    ngx_ws_mp_t             v, t;
-    ngx_ws_json_type_e      jt;
-    ngx_ws_adapter_json_t   j;
+    u_char       *end, *q, *val, *pkt, *opts;
+    ngx_ws_mp_t   v, t;
 
     memset(op, 0, sizeof(ngx_ws_op_t));
     uid->data = NULL;
@@ -1585,6 +1580,109 @@ ngx_ws_adapter_decode(u_char *p, size_t len, ngx_ws_op_t *op,
     pkt = q;
     (void) ngx_ws_mp_skip(&q, end, 1);
     opts = q;
+
+    return ngx_ws_adapter_broadcast(pkt, opts, end, op, flags, alloc, data);
+}
+
+
+/*
+ * A broadcast request with acks (type 7: {uid, requestId, type, packet,
+ * opts}, msgpack), read as the broadcast it carries.
+ */
+
+const char *
+ngx_ws_adapter_broadcast_request(u_char *p, size_t len, ngx_ws_op_t *op,
+    ngx_ws_bytes_t *uid, ngx_ws_bytes_t *request_id,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char       *end, *q, *key, *val, *pkt, *opts, *type_v;
+    uint32_t      i;
+    ngx_ws_mp_t   v, t;
+
+    memset(op, 0, sizeof(ngx_ws_op_t));
+    uid->data = NULL;
+    uid->len = 0;
+    request_id->data = NULL;
+    request_id->len = 0;
+
+    end = p + len;
+    q = p;
+
+    if (ngx_ws_mp_skip(&q, end, 1) != 0 || q != end) {
+        return ngx_ws_adapter_bad_mp;
+    }
+
+    q = p;
+
+    if (ngx_ws_mp_read(&q, end, &v) != 0 || v.type != NGX_WS_MP_MAP) {
+        return "not a msgpack map";
+    }
+
+    pkt = NULL;
+    opts = NULL;
+    type_v = NULL;
+
+    for (i = 0; i < v.n; i++) {
+        key = q;
+        (void) ngx_ws_mp_skip(&q, end, 1);
+        val = q;
+        (void) ngx_ws_mp_skip(&q, end, 1);
+
+        if (ngx_ws_mp_is(key, end, "packet")) {
+            pkt = val;
+
+        } else if (ngx_ws_mp_is(key, end, "opts")) {
+            opts = val;
+
+        } else if (ngx_ws_mp_is(key, end, "type")) {
+            type_v = val;
+
+        } else if (ngx_ws_mp_is(key, end, "uid")
+                   && ngx_ws_mp_read(&val, end, &t) == 0
+                   && t.type == NGX_WS_MP_STR)
+        {
+            uid->data = t.data;
+            uid->len = t.n;
+
+        } else if (ngx_ws_mp_is(key, end, "requestId")
+                   && ngx_ws_mp_read(&val, end, &t) == 0
+                   && t.type == NGX_WS_MP_STR
+                   && ngx_ws_adapter_text_valid(t.data, t.n, 0))
+        {
+            request_id->data = t.data;
+            request_id->len = t.n;
+        }
+    }
+
+    if (type_v == NULL || ngx_ws_mp_read(&type_v, end, &t) != 0
+        || t.type != NGX_WS_MP_NUMBER || t.num != NGX_WS_ADAPTER_BROADCAST)
+    {
+        return "not a broadcast request";
+    }
+
+    if (pkt == NULL || opts == NULL || request_id->len == 0) {
+        return "a broadcast request without packet, opts or requestId";
+    }
+
+    return ngx_ws_adapter_broadcast(pkt, opts, end, op, NULL, alloc, data);
+}
+
+
+/* The packet and opts of a broadcast, into an EMIT op. */
+
+static const char *
+ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
+    ngx_ws_op_t *op, unsigned *flags, ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char                 *q, *key, *val, *type_v, *data_v, *nsp_v,
+                           *rooms_v, *except_v, *flags_v, *out, *e;
+    size_t                  hlen;
+    uint32_t                i;
+    unsigned                sio_type;
+    const char             *rc;
+    ngx_ws_mp_t             v, t;
+    ngx_ws_json_type_e      jt;
+    ngx_ws_adapter_json_t   j;
 
     /* the packet: {type, data, nsp}, by key; the last of a key counts */
 

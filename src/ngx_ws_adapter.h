@@ -130,6 +130,17 @@ const char *ngx_ws_adapter_request(u_char *p, size_t len, ngx_ws_bytes_t *nsp,
 
 
 /*
+ * A broadcast with acks from a Node server (request type 7, msgpack
+ * {uid, requestId, type, packet, opts}): its broadcast as an EMIT op, as
+ * ngx_ws_adapter_decode() reads one, and its requestId (valid UTF-8, for
+ * the answer).
+ */
+const char *ngx_ws_adapter_broadcast_request(u_char *p, size_t len,
+    ngx_ws_op_t *op, ngx_ws_bytes_t *uid, ngx_ws_bytes_t *request_id,
+    ngx_ws_op_alloc_pt alloc, void *data);
+
+
+/*
  * JavaScript's Number.prototype.toString() of v (the shortest digits that
  * read back as v, "1e+21", "5e-324"), "null" for NaN and the infinities,
  * as JSON.stringify prints it; buf has room for 32 bytes.  Returns the

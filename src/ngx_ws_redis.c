@@ -73,12 +73,19 @@ static ngx_int_t ngx_ws_redis_publish(ngx_str_t *channel, u_char *data,
     size_t len);
 static ngx_str_t *ngx_ws_redis_channel(ngx_pool_t *pool, const char *kind,
     ngx_ws_bytes_t *nsp);
+static void ngx_ws_redis_answer(ngx_ws_bytes_t *nsp, unsigned type,
+    redisReply *payload, ngx_pool_t *pool);
+static void ngx_ws_redis_respond(ngx_ws_bytes_t *nsp, ngx_uint_t type,
+    ngx_ws_bytes_t *request_id, const char *rest, ngx_pool_t *pool);
 
 
 static ngx_ws_redis_conf_t  *ngx_ws_redis_conf;
 static ngx_ws_redis_link_t   ngx_ws_redis_pub;
 static ngx_ws_redis_link_t   ngx_ws_redis_sub;
 static ngx_event_t           ngx_ws_redis_check;
+
+/* what nginx's debug log of a timer reads as its connection */
+static ngx_connection_t      ngx_ws_redis_dumb;
 static ngx_uint_t            ngx_ws_redis_elected;
 
 
@@ -218,7 +225,10 @@ ngx_ws_redis_init(ngx_cycle_t *cycle)
     ngx_ws_redis_sub.retry.log = cycle->log;
     ngx_ws_redis_sub.retry.cancelable = 1;
 
+    ngx_ws_redis_dumb.fd = (ngx_socket_t) -1;
+
     ngx_ws_redis_check.handler = ngx_ws_redis_check_handler;
+    ngx_ws_redis_check.data = &ngx_ws_redis_dumb;
     ngx_ws_redis_check.log = cycle->log;
     ngx_ws_redis_check.cancelable = 1;
 
@@ -782,9 +792,13 @@ ngx_ws_redis_message(redisReply *channel, redisReply *payload)
                                         payload->len, &nsp, &op, &type,
                                         &uid, ngx_ws_pool_alloc, pool);
 
-        if (reason == NULL && op.type == 0) {
-            /* a request this host does not answer (yet) */
-            reason = "not served";
+        if (reason
+            && (type == NGX_WS_ADAPTER_SERVER_SIDE_EMIT
+                || type == NGX_WS_ADAPTER_BROADCAST))
+        {
+            ngx_ws_redis_answer(&nsp, type, payload, pool);
+            ngx_destroy_pool(pool);
+            return;
         }
 
     } else {
@@ -837,6 +851,121 @@ ngx_ws_redis_message(redisReply *channel, redisReply *payload)
                    channel->str);
 
     ngx_destroy_pool(pool);
+}
+
+
+/*
+ * The requests of a Node server this host answers so that it does not
+ * wait for a timeout: a serverSideEmit with an ack (nginx has no
+ * server-side listeners: acknowledged with no argument), and a broadcast
+ * with acks (delivered here like any broadcast, its clients' acks not
+ * collected: the client count answered is 0).
+ */
+
+static void
+ngx_ws_redis_answer(ngx_ws_bytes_t *nsp, unsigned type, redisReply *payload,
+    ngx_pool_t *pool)
+{
+    u_char          *p, *end, *v, *v_end;
+    ngx_uint_t       matched;
+    ngx_ws_op_t      op;
+    const char      *reason;
+    ngx_ws_bytes_t   uid, id;
+
+    p = (u_char *) payload->str;
+    end = p + payload->len;
+
+    if (type == NGX_WS_ADAPTER_SERVER_SIDE_EMIT) {
+
+        /* JSON; msgpack (binary arguments) goes unanswered */
+
+        if (!ngx_ws_json_valid(p, end)) {
+            return;
+        }
+
+        v = ngx_ws_json_member(p, end, "requestId", &v_end);
+
+        if (v == NULL || *v != '"' || v_end - v < 3) {
+            /* no ack asked for */
+            return;
+        }
+
+        id.data = ngx_pnalloc(pool, v_end - v);
+        if (id.data == NULL) {
+            return;
+        }
+
+        id.len = ngx_ws_json_string_decode(v, v_end, id.data);
+
+        v = ngx_ws_json_member(p, end, "uid", &v_end);
+
+        if (v && v_end - v == NGX_WS_REDIS_UID_LEN + 2
+            && ngx_memcmp(v + 1, ngx_ws_worker.sh->uid,
+                          NGX_WS_REDIS_UID_LEN) == 0)
+        {
+            return;
+        }
+
+        ngx_ws_redis_respond(nsp, NGX_WS_ADAPTER_SERVER_SIDE_EMIT, &id, "",
+                             pool);
+        return;
+    }
+
+    reason = ngx_ws_adapter_broadcast_request(p, payload->len, &op, &uid,
+                                              &id, ngx_ws_pool_alloc, pool);
+    if (reason) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws redis: a broadcast request ignored: %s", reason);
+        return;
+    }
+
+    if (uid.len == NGX_WS_REDIS_UID_LEN
+        && ngx_memcmp(uid.data, ngx_ws_worker.sh->uid,
+                      NGX_WS_REDIS_UID_LEN) == 0)
+    {
+        return;
+    }
+
+    op.flags |= NGX_WS_OP_FROM_REDIS;
+
+    (void) ngx_ws_broker_publish(&op, pool, &matched);
+
+    ngx_ws_redis_respond(nsp, NGX_WS_ADAPTER_BROADCAST_COUNT, &id,
+                         ",\"clientCount\":0", pool);
+}
+
+
+/* {"type":N,"requestId":"...",rest} on <prefix>-response#<nsp>#, JSON */
+
+static void
+ngx_ws_redis_respond(ngx_ws_bytes_t *nsp, ngx_uint_t type,
+    ngx_ws_bytes_t *request_id, const char *rest, ngx_pool_t *pool)
+{
+    u_char     *body, *p;
+    size_t      len;
+    ngx_str_t  *ch;
+
+    len = sizeof("{\"type\":,\"requestId\":}") + NGX_INT_T_LEN
+          + ngx_ws_json_string_len(request_id->data, request_id->len)
+          + ngx_strlen(rest);
+
+    body = ngx_pnalloc(pool, len);
+    ch = ngx_ws_redis_channel(pool, "-response#", nsp);
+
+    if (body == NULL || ch == NULL) {
+        return;
+    }
+
+    p = ngx_sprintf(body, "{\"type\":%ui,\"requestId\":", type);
+    p = ngx_ws_json_string_write(p, request_id->data, request_id->len);
+    p = ngx_cpymem(p, rest, ngx_strlen(rest));
+    *p++ = '}';
+
+    if (!ngx_ws_redis_pub.up
+        || ngx_ws_redis_publish(ch, body, p - body) != NGX_OK)
+    {
+        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
+    }
 }
 
 
