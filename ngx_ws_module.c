@@ -787,6 +787,7 @@ ngx_ws_exit_process(ngx_cycle_t *cycle)
     /* whatever is still open would be reported as "open socket left" */
     ngx_ws_session_close_all();
 
+    ngx_ws_gather_exit();
     ngx_ws_redis_exit();
     ngx_ws_broker_exit();
     ngx_ws_zone_detach();

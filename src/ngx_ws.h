@@ -509,6 +509,8 @@ void ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op,
 #define NGX_WS_RELAY_PACKET    6
 #define NGX_WS_RELAY_ANSWER    7
 #define NGX_WS_RELAY_FRAMES    8
+#define NGX_WS_RELAY_GATHER    9
+#define NGX_WS_RELAY_PART      10
 
 extern ngx_str_t  ngx_ws_eio_unknown_sid;
 
@@ -587,6 +589,13 @@ char *ngx_ws_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_ws_redis_init(ngx_cycle_t *cycle);
 void ngx_ws_redis_exit(void);
 void ngx_ws_redis_forward(ngx_ws_op_t *op);
+void ngx_ws_redis_response(ngx_ws_bytes_t *nsp, u_char *body, size_t len);
+
+/* ngx_ws_gather.c */
+void ngx_ws_gather_start(ngx_ws_bytes_t *nsp, ngx_uint_t type, u_char *p,
+    size_t len, ngx_pool_t *pool);
+void ngx_ws_gather_apply(ngx_ws_op_t *op, ngx_pid_t from);
+void ngx_ws_gather_exit(void);
 
 /* ngx_ws_call.c */
 ngx_ws_call_t *ngx_ws_call_create(ngx_str_t *uri, const char *name);

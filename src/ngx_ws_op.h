@@ -33,7 +33,7 @@
  * and the worker the session lives in: the kinds are ngx_ws_relay.c's.
  */
 #define NGX_WS_RELAY       5
-#define NGX_WS_RELAY_KINDS 10
+#define NGX_WS_RELAY_KINDS 12
 
 /* op->flags: it came from Redis, so it does not go back there */
 #define NGX_WS_OP_FROM_REDIS  1

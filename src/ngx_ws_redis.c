@@ -793,6 +793,23 @@ ngx_ws_redis_message(redisReply *channel, redisReply *payload)
                                         &uid, ngx_ws_pool_alloc, pool);
 
         if (reason
+            && (type == NGX_WS_ADAPTER_SOCKETS
+                || type == NGX_WS_ADAPTER_ALL_ROOMS
+                || type == NGX_WS_ADAPTER_REMOTE_FETCH))
+        {
+            if (uid.len != NGX_WS_REDIS_UID_LEN
+                || ngx_memcmp(uid.data, ngx_ws_worker.sh->uid,
+                              NGX_WS_REDIS_UID_LEN) != 0)
+            {
+                ngx_ws_gather_start(&nsp, type, (u_char *) payload->str,
+                                    payload->len, pool);
+            }
+
+            ngx_destroy_pool(pool);
+            return;
+        }
+
+        if (reason
             && (type == NGX_WS_ADAPTER_SERVER_SIDE_EMIT
                 || type == NGX_WS_ADAPTER_BROADCAST))
         {
@@ -932,6 +949,31 @@ ngx_ws_redis_answer(ngx_ws_bytes_t *nsp, unsigned type, redisReply *payload,
 
     ngx_ws_redis_respond(nsp, NGX_WS_ADAPTER_BROADCAST_COUNT, &id,
                          ",\"clientCount\":0", pool);
+}
+
+
+/* An answer, JSON, on <prefix>-response#<nsp>#: Node listens there. */
+
+void
+ngx_ws_redis_response(ngx_ws_bytes_t *nsp, u_char *body, size_t len)
+{
+    ngx_str_t   *ch;
+    ngx_pool_t  *pool;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    ch = ngx_ws_redis_channel(pool, "-response#", nsp);
+
+    if (ch == NULL || !ngx_ws_redis_pub.up
+        || ngx_ws_redis_publish(ch, body, len) != NGX_OK)
+    {
+        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
+    }
+
+    ngx_destroy_pool(pool);
 }
 
 

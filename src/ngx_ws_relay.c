@@ -308,6 +308,12 @@ ngx_ws_relay_apply(ngx_ws_op_t *op, ngx_pid_t from)
 {
     ngx_ws_session_t  *s;
 
+    if (op->kind == NGX_WS_RELAY_GATHER || op->kind == NGX_WS_RELAY_PART) {
+        /* a fetchSockets() or allRooms() of a Node server, for the host */
+        ngx_ws_gather_apply(op, from);
+        return;
+    }
+
     if (op->sid.len != NGX_WS_ID_LEN
         || (op->target && (ngx_pid_t) op->target != ngx_pid))
     {

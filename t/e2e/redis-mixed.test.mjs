@@ -58,7 +58,7 @@ before(async () => {
         workers: 2,
         http: ({ ports }) => `
     ws_redis 127.0.0.1:${redisPort};
-    ${wsServer({ listen: `127.0.0.1:${ports.http}` })}`,
+    ${wsServer({ listen: `127.0.0.1:${ports.http} reuseport` })}`,
     });
     await waitFor(async () => {
         const h = await (await fetch(host.url('/health'))).json();
@@ -187,3 +187,49 @@ test('serverSideEmit with an ack and broadcasts with acks do not wait for '
                   'the broadcast on nginx');
     assert.deepEqual(received(a, 'ack-me'), [[7]]);
 });
+
+
+test('fetchSockets() and allRooms() count the sockets of every nginx worker',
+     async () => {
+    // reuseport spreads the connections: both workers hold some
+    const mine = [];
+    for (let i = 0; i < 6; i++) {
+        mine.push(client(host.url('/chat')));
+    }
+    await Promise.all(mine.map((s) => connected(s)));
+    for (let i = 0; ; i++) {
+        const h = await (await fetch(host.url('/health'))).json();
+        if (h.workers.every((w) => w.namespaces['/chat'] > 0)) {
+            break;
+        }
+        assert.ok(i < 20, 'no client landed on one of the workers');
+        const s = client(host.url('/chat'));
+        await connected(s);
+        mine.push(s);
+    }
+    const r = await post(host.url('/_ws/push'),
+                         { op: 'join', nsp: '/chat', rooms: [mine[0].id],
+                           room: ['fetch-me', 'ü'] });
+    assert.equal(r.status, 200, r.text);
+
+    let t0 = Date.now();
+    const sockets = await node.of('/chat').fetchSockets();
+    assert.ok(Date.now() - t0 < 2000, `fetchSockets: ${Date.now() - t0} ms`);
+    const ids = new Set(sockets.map((s) => s.id));
+    for (const s of mine) {
+        assert.ok(ids.has(s.id), `${s.id} fetched`);
+    }
+    const first = sockets.find((s) => s.id === mine[0].id);
+    assert.deepEqual([...first.rooms].sort(),
+                     [mine[0].id, 'fetch-me', 'ü'].sort());
+    assert.deepEqual(first.data, {});
+
+    const inRoom = await node.of('/chat').in('fetch-me').fetchSockets();
+    assert.deepEqual(inRoom.map((s) => s.id), [mine[0].id]);
+
+    t0 = Date.now();
+    const rooms = await node.of('/chat').adapter.allRooms();
+    assert.ok(Date.now() - t0 < 2000, `allRooms: ${Date.now() - t0} ms`);
+    assert.ok(rooms.has('fetch-me') && rooms.has('ü') && rooms.has(mine[1].id));
+});
+
