@@ -513,6 +513,7 @@ void ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op,
 #define NGX_WS_RELAY_PART      10
 
 extern ngx_str_t  ngx_ws_eio_unknown_sid;
+extern ngx_str_t  ngx_ws_eio_bad_request;
 
 ngx_pid_t ngx_ws_relay_owner(u_char *sid, size_t len);
 ngx_int_t ngx_ws_relay_request(ngx_http_request_t *r, u_char *sid,

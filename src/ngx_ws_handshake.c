@@ -45,6 +45,8 @@ static void ngx_ws_release_http(ngx_connection_t *c,
 
 ngx_str_t  ngx_ws_eio_unknown_sid =
     ngx_string("{\"code\":1,\"message\":\"Session ID unknown\"}");
+ngx_str_t  ngx_ws_eio_bad_request =
+    ngx_string("{\"code\":3,\"message\":\"Bad request\"}");
 
 
 static ngx_str_t  ngx_ws_eio_errors[] = {

@@ -1182,7 +1182,16 @@ ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
 
     case NGX_WS_RELAY_GET:
 
-        if (poll->get || poll->get_pid || poll->ws_pid) {
+        if (poll->ws_pid) {
+            /* engine.io's transport mismatch: the session was upgraded */
+            (void) ngx_ws_relay_send(NGX_WS_RELAY_ANSWER, op->sid.data,
+                                     from, NGX_HTTP_BAD_REQUEST,
+                                     ngx_ws_eio_bad_request.data,
+                                     ngx_ws_eio_bad_request.len);
+            return;
+        }
+
+        if (poll->get || poll->get_pid) {
             ngx_log_error(NGX_LOG_INFO, &poll->log, 0,
                           "ws: overlapping polling GET, closing");
             ngx_ws_poll_end(s, "transport error");
@@ -1216,7 +1225,8 @@ ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
 
     case NGX_WS_RELAY_POST:
 
-        if (s->closing) {
+        if (s->closing || poll->ws_pid) {
+            /* a POST after the upgrade: engine.io would refuse it */
             return;
         }
 
