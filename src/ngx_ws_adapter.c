@@ -161,6 +161,9 @@ static const char *ngx_ws_adapter_mp_names(u_char *p, u_char *end,
 static const char *ngx_ws_adapter_unique(ngx_ws_bytes_t *list, size_t *n,
     ngx_ws_op_alloc_pt alloc, void *data);
 static int ngx_ws_adapter_same(ngx_ws_bytes_t *a, ngx_ws_bytes_t *b);
+static const char *ngx_ws_adapter_sets(ngx_ws_op_t *op,
+    ngx_ws_bytes_t **rooms, size_t *nrooms, ngx_ws_bytes_t **except,
+    size_t *nexcept, ngx_ws_op_alloc_pt alloc, void *data);
 
 static const char *ngx_ws_adapter_request_json(u_char *p, u_char *end,
     ngx_ws_op_t *op, unsigned *type, ngx_ws_bytes_t *uid,
@@ -1941,6 +1944,42 @@ ngx_ws_adapter_mp_names(u_char *p, u_char *end, unsigned string_ok,
 }
 
 
+/* op's rooms and except as the adapter's Sets: copies without duplicates */
+
+static const char *
+ngx_ws_adapter_sets(ngx_ws_op_t *op, ngx_ws_bytes_t **rooms, size_t *nrooms,
+    ngx_ws_bytes_t **except, size_t *nexcept, ngx_ws_op_alloc_pt alloc,
+    void *data)
+{
+    const char  *rc;
+
+    *rooms = alloc(data, (op->nrooms + 1) * sizeof(ngx_ws_bytes_t));
+    *except = alloc(data, (op->nexcept + 1) * sizeof(ngx_ws_bytes_t));
+
+    if (*rooms == NULL || *except == NULL) {
+        return ngx_ws_op_nomem;
+    }
+
+    if (op->nrooms) {
+        memcpy(*rooms, op->rooms, op->nrooms * sizeof(ngx_ws_bytes_t));
+    }
+
+    if (op->nexcept) {
+        memcpy(*except, op->except, op->nexcept * sizeof(ngx_ws_bytes_t));
+    }
+
+    *nrooms = op->nrooms;
+    *nexcept = op->nexcept;
+
+    rc = ngx_ws_adapter_unique(*rooms, nrooms, alloc, data);
+    if (rc) {
+        return rc;
+    }
+
+    return ngx_ws_adapter_unique(*except, nexcept, alloc, data);
+}
+
+
 /*
  * Drops the later copies of a name, in place: a pair of loops for short
  * lists, a hash table for longer ones.
@@ -2559,30 +2598,8 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
 
     /* rooms and except without duplicates, as the adapter's Sets */
 
-    rooms = alloc(data, (op->nrooms + 1) * sizeof(ngx_ws_bytes_t));
-    except = alloc(data, (op->nexcept + 1) * sizeof(ngx_ws_bytes_t));
-
-    if (rooms == NULL || except == NULL) {
-        return ngx_ws_op_nomem;
-    }
-
-    if (op->nrooms) {
-        memcpy(rooms, op->rooms, op->nrooms * sizeof(ngx_ws_bytes_t));
-    }
-
-    if (op->nexcept) {
-        memcpy(except, op->except, op->nexcept * sizeof(ngx_ws_bytes_t));
-    }
-
-    nrooms = op->nrooms;
-    nexcept = op->nexcept;
-
-    rc = ngx_ws_adapter_unique(rooms, &nrooms, alloc, data);
-    if (rc) {
-        return rc;
-    }
-
-    rc = ngx_ws_adapter_unique(except, &nexcept, alloc, data);
+    rc = ngx_ws_adapter_sets(op, &rooms, &nrooms, &except, &nexcept, alloc,
+                             data);
     if (rc) {
         return rc;
     }
@@ -3030,30 +3047,8 @@ ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
     ngx_ws_bytes_t         *rooms, *except;
     ngx_ws_adapter_out_t    o;
 
-    rooms = alloc(data, (op->nrooms + 1) * sizeof(ngx_ws_bytes_t));
-    except = alloc(data, (op->nexcept + 1) * sizeof(ngx_ws_bytes_t));
-
-    if (rooms == NULL || except == NULL) {
-        return ngx_ws_op_nomem;
-    }
-
-    if (op->nrooms) {
-        memcpy(rooms, op->rooms, op->nrooms * sizeof(ngx_ws_bytes_t));
-    }
-
-    if (op->nexcept) {
-        memcpy(except, op->except, op->nexcept * sizeof(ngx_ws_bytes_t));
-    }
-
-    nrooms = op->nrooms;
-    nexcept = op->nexcept;
-
-    rc = ngx_ws_adapter_unique(rooms, &nrooms, alloc, data);
-    if (rc) {
-        return rc;
-    }
-
-    rc = ngx_ws_adapter_unique(except, &nexcept, alloc, data);
+    rc = ngx_ws_adapter_sets(op, &rooms, &nrooms, &except, &nexcept, alloc,
+                             data);
     if (rc) {
         return rc;
     }

@@ -67,6 +67,7 @@ static ngx_int_t ngx_ws_redis_command(ngx_ws_redis_link_t *l, int argc,
 static void ngx_ws_redis_reply(ngx_ws_redis_link_t *l, redisReply *reply);
 static void ngx_ws_redis_message(redisReply *channel, redisReply *payload);
 static void ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why);
+static void ngx_ws_redis_close(ngx_ws_redis_link_t *l);
 static void ngx_ws_redis_retry_handler(ngx_event_t *ev);
 static void ngx_ws_redis_state(void);
 static ngx_int_t ngx_ws_redis_publish(ngx_str_t *channel, u_char *data,
@@ -284,15 +285,7 @@ ngx_ws_redis_exit(void)
     for (i = 0; i < 2; i++) {
         l = i ? &ngx_ws_redis_sub : &ngx_ws_redis_pub;
 
-        if (l->peer.connection) {
-            ngx_close_connection(l->peer.connection);
-            l->peer.connection = NULL;
-        }
-
-        if (l->reader) {
-            redisReaderFree(l->reader);
-            l->reader = NULL;
-        }
+        ngx_ws_redis_close(l);
 
         if (l->out) {
             ngx_free(l->out);
@@ -1115,15 +1108,7 @@ ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why)
         l->reported = 1;
     }
 
-    if (l->peer.connection) {
-        ngx_close_connection(l->peer.connection);
-        l->peer.connection = NULL;
-    }
-
-    if (l->reader) {
-        redisReaderFree(l->reader);
-        l->reader = NULL;
-    }
+    ngx_ws_redis_close(l);
 
     l->connected = 0;
     l->up = 0;
@@ -1147,6 +1132,21 @@ ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why)
 
     if (!l->retry.timer_set) {
         ngx_add_timer(&l->retry, delay);
+    }
+}
+
+
+static void
+ngx_ws_redis_close(ngx_ws_redis_link_t *l)
+{
+    if (l->peer.connection) {
+        ngx_close_connection(l->peer.connection);
+        l->peer.connection = NULL;
+    }
+
+    if (l->reader) {
+        redisReaderFree(l->reader);
+        l->reader = NULL;
     }
 }
 
