@@ -21,7 +21,9 @@
  *            subscriber takes the monotonic timestamp out of each message
  *            and records the latency.  Stops at the first failing step
  *            unless --all-steps.  --sub-only: subscribe and record only
- *            (another process publishes), until the "end" event arrives;
+ *            (another process publishes), until the "end" event arrives.
+ *            --push-port: the pushes go to another server (another host
+ *            of a cluster, which passes them on to --port's server);
  *   events   N clients in --nsp each emit "msg" with an ack id and wait for
  *            the ACK (43<nsp,><id>[...]), at most --window outstanding per
  *            client: --warm seconds not counted, then --seconds counted
@@ -211,6 +213,7 @@ typedef struct {
 typedef struct {
     const char      *host;
     int              port;
+    int              push_port;    /* where pushes go; 0: port */
     lg_mode_e        mode;
     int              n;
     int              addrs;
@@ -585,7 +588,7 @@ lg_flush(int fd, void *ptr, lg_buf_t *out, uint32_t *out_wanted)
 
 
 static int
-lg_socket(int index)
+lg_socket(int index, int port)
 {
     int                 fd, one;
     struct sockaddr_in  src, dst;
@@ -617,7 +620,7 @@ lg_socket(int index)
 
     memset(&dst, 0, sizeof(dst));
     dst.sin_family = AF_INET;
-    dst.sin_port = htons((uint16_t) lg_conf.port);
+    dst.sin_port = htons((uint16_t) port);
 
     if (inet_pton(AF_INET, lg_conf.host, &dst.sin_addr) != 1) {
         close(fd);
@@ -1417,7 +1420,7 @@ lg_open_more(int64_t now)
 
         c->kind = lg_conf.mode == LG_MODE_POLL ? LG_KIND_POLL : LG_KIND_SUB;
         c->started = now;
-        c->fd = lg_socket(lg_opened);
+        c->fd = lg_socket(lg_opened, lg_conf.port);
         lg_opened++;
         lg_pending++;
 
@@ -1551,7 +1554,7 @@ static int
 lg_push_open(void)
 {
     lg_push.kind = LG_KIND_PUSH;
-    lg_push.fd = lg_socket(0);
+    lg_push.fd = lg_socket(0, lg_conf.push_port);
 
     if (lg_push.fd < 0) {
         return -1;
@@ -1615,7 +1618,7 @@ lg_push_request(const char *body, size_t n)
                    "Content-Type: application/json\r\n"
                    "Content-Length: %zu\r\n"
                    "\r\n",
-                   lg_conf.push_path, lg_conf.host, lg_conf.port, n);
+                   lg_conf.push_path, lg_conf.host, lg_conf.push_port, n);
 
     /* until connected, everything waits in "out" */
     if (!lg_push.connected) {
@@ -1865,7 +1868,7 @@ lg_poll_reopen(lg_conn_t *c)
     lg_buf_free(&c->out);
 
     c->poll_conn = 0;
-    c->fd = lg_socket((int) (c - lg_conns));
+    c->fd = lg_socket((int) (c - lg_conns), lg_conf.port);
 
     if (c->fd < 0) {
         lg_err_connect++;
@@ -2668,13 +2671,15 @@ lg_print_result(void)
         }
 
         printf(",\"sub_only\":%s,\"payload\":%d,\"step_seconds\":%.2f,"
-               "\"push\":{\"sent\":%llu,\"acked\":%llu,\"errors\":%llu,"
+               "\"push\":{\"port\":%d,\"sent\":%llu,\"acked\":%llu,"
+               "\"errors\":%llu,"
                "\"matched\":%llu,\"opens\":%llu},"
                "\"events\":%llu,\"bad_events\":%llu,"
                "\"max_pass_rate\":%.4f,\"max_pass_deliveries_per_s\":%.1f,"
                "\"steps\":[",
                lg_conf.sub_only ? "true" : "false", lg_conf.payload,
-               lg_conf.seconds, (unsigned long long) lg_push.sent,
+               lg_conf.seconds, lg_conf.push_port,
+               (unsigned long long) lg_push.sent,
                (unsigned long long) lg_push.acked,
                (unsigned long long) lg_push.errors,
                (unsigned long long) lg_push.matched,
@@ -2717,7 +2722,8 @@ lg_usage(void)
         "  events: [--window 1] [--warm 2] [--seconds S] [--payload 100]\n"
         "          [--cpu-pid PID]... (at most 4)\n"
         "  [--host 127.0.0.1] [--addrs 16] [--nsp /chat] [--room R]\n"
-        "  [--path /socket.io/] [--push-path /_ws/push] [--inflight 500]\n"
+        "  [--path /socket.io/] [--push-path /_ws/push] [--push-port P]\n"
+        "  [--inflight 500]\n"
         "  [--seconds S] [--rates r1,r2,.. (messages/s)] [--probe r]\n"
         "  [--payload 100]\n"
         "  [--drain 10] [--settle 1] [--timeout 120] [--p99-ms 200]\n"
@@ -2766,6 +2772,7 @@ lg_parse_args(int argc, char **argv)
         { "room", required_argument, NULL, 'R' },
         { "path", required_argument, NULL, 'P' },
         { "push-path", required_argument, NULL, 'u' },
+        { "push-port", required_argument, NULL, 'U' },
         { "inflight", required_argument, NULL, 'i' },
         { "seconds", required_argument, NULL, 'd' },
         { "rates", required_argument, NULL, 'r' },
@@ -2798,6 +2805,7 @@ lg_parse_args(int argc, char **argv)
         case 'R': lg_conf.room = optarg; break;
         case 'P': lg_conf.path = optarg; break;
         case 'u': lg_conf.push_path = optarg; break;
+        case 'U': lg_conf.push_port = atoi(optarg); break;
         case 'i': lg_conf.inflight = atoi(optarg); break;
         case 'd': lg_conf.seconds = atof(optarg); break;
         case 'b': lg_conf.payload = atoi(optarg); break;
@@ -2850,7 +2858,12 @@ lg_parse_args(int argc, char **argv)
         }
     }
 
+    if (lg_conf.push_port == 0) {
+        lg_conf.push_port = lg_conf.port;
+    }
+
     if (lg_conf.port <= 0 || lg_conf.port > 65535 || lg_conf.n < 0
+        || lg_conf.push_port < 0 || lg_conf.push_port > 65535
         || lg_conf.addrs < 1 || lg_conf.addrs > 254 || lg_conf.inflight < 1
         || lg_conf.nsp[0] != '/' || strlen(lg_conf.nsp) > 200
         || (lg_conf.room && strlen(lg_conf.room) > 200)

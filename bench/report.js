@@ -227,7 +227,7 @@ function summarize(raw) {
     const get = (s) => (servers[s] = servers[s] || {
         memory: {}, pss: {}, polling: {}, polling_pss: {}, connect: [],
         fanout: [], probe_p50: [], probe_p99: [], saturation: [], notes: [],
-        workers: null, events: null,
+        workers: null, events: null, redis: null,
     });
     const runs = (s) => (s.workers = s.workers || { memory: [],
         polling: [], fanout: [] });
@@ -291,6 +291,53 @@ function summarize(raw) {
             }
             s.saturation.push(Math.max(...r.steps.map(
                 (x) => x.delivered_per_s)));
+            break;
+        }
+        case 'redis': {
+            /* across hosts: pushes to host A, subscribers on host B */
+            if (!r || !r.steps || r.connected < rec.n) {
+                s.notes.push('redis run ' + rec.run + ': '
+                    + (r ? r.connected : 0) + ' of ' + rec.n + ' subscribed');
+                break;
+            }
+            const x = (s.redis = s.redis || { fanout: [], probe_p50: [],
+                probe_p99: [], saturation: [], runs: [] });
+            const probe = r.steps.find((y) => y.probe);
+            const h = rec.hosts || {};
+            const lost = ['a', 'b'].map((k) => (h[k] && h[k].health
+                && h[k].health.redis ? h[k].health.redis.lost || 0 : 0))
+                .reduce((p, q) => p + q, 0);
+
+            if (r.closed > 0) {
+                s.notes.push('redis run ' + rec.run + ': ' + r.closed
+                    + ' subscribers closed by the server');
+            }
+            if (lost > 0) {
+                s.notes.push('redis run ' + rec.run + ': ' + lost
+                    + ' operations lost while Redis was away');
+            }
+            x.fanout.push(r.max_pass_deliveries_per_s);
+            if (probe) {
+                x.probe_p50.push(probe.p50_ms);
+                x.probe_p99.push(probe.p99_ms);
+                if (probe.ratio < 1) {
+                    s.notes.push('redis run ' + rec.run + ': probe '
+                        + 'delivered ' + (probe.ratio * 100).toFixed(2)
+                        + ' %');
+                }
+            }
+            x.saturation.push(Math.max(...r.steps.map(
+                (y) => y.delivered_per_s)));
+            /* each process's CPU ticks (1/hz s) over the whole run:
+               warm-up, connects, probe and ladder */
+            x.runs.push({ run: rec.run, ladder_from: rec.ladder_from,
+                pushed: r.push ? r.push.sent : null, hz: h.hz || null,
+                seconds: h.seconds || null,
+                cpu_ticks: { a: h.a ? h.a.cpu_ticks : null,
+                    b: h.b ? h.b.cpu_ticks : null,
+                    redis: h.redis ? h.redis.cpu_ticks : null },
+                health: { a: h.a ? h.a.health : null,
+                    b: h.b ? h.b.health : null } });
             break;
         }
         case 'events': {
@@ -392,6 +439,18 @@ function summarize(raw) {
                 s.events).map(([k, v]) => [k, k === 'cpus' ? v
                     : { median: median(v), runs: v }])) } : {}),
             ...(s.workers ? { workers: s.workers } : {}),
+            ...(s.redis ? { redis: {
+                fanout_deliveries_per_s: { median: median(s.redis.fanout),
+                    runs: s.redis.fanout },
+                probe_p50_ms: { median: median(s.redis.probe_p50),
+                    runs: s.redis.probe_p50 },
+                probe_p99_ms: { median: median(s.redis.probe_p99),
+                    runs: s.redis.probe_p99 },
+                saturation_deliveries_per_s: {
+                    median: median(s.redis.saturation),
+                    runs: s.redis.saturation },
+                runs: s.redis.runs,
+            } } : {}),
             notes: s.notes,
         };
     }
@@ -451,6 +510,11 @@ function table(sum, meta) {
     const pc = (x) => (x === null ? '?' : Math.round(100 * x) + ' %');
     const f1 = (x) => (x === null ? '?' : x.toFixed(1));
     const en = (meta.ev_n || 1000).toLocaleString('en-US');
+    /* across hosts through Redis: ngx_ws and Node, when measured */
+    const rd = 'redis';
+    const xh = ', across hosts (Redis)';
+    const red = (k) => (s) => (s.redis ? s.redis[k].median : null);
+    const pr = meta.probe.toLocaleString('en-US');
     const rows = [
         ['idle memory / connection @ ' + n, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median],
@@ -487,6 +551,14 @@ function table(sum, meta) {
             (s) => s.saturation_deliveries_per_s.median],
         ['highest delivered/s seen (any step)' + ws, 'rate',
             (s) => s.saturation_deliveries_per_s.median, mw],
+        ['fan-out deliveries/s, 100 %, p99 <= ' + meta.p99_ms + ' ms' + xh,
+            'fanout', red('fanout_deliveries_per_s'), rd],
+        ['p50 @ ' + pr + ' deliveries/s' + xh, 'ms', red('probe_p50_ms'),
+            rd],
+        ['p99 @ ' + pr + ' deliveries/s' + xh, 'ms', red('probe_p99_ms'),
+            rd],
+        ['highest delivered/s seen (any step)' + xh, 'rate',
+            red('saturation_deliveries_per_s'), rd],
         ['events with acks/s, ' + en + ' clients, ' + (meta.ev_window || 1)
             + ' outstanding each (ngx_ws: event hook)', 'rate',
             ev('acks_per_s'), hk],
@@ -530,12 +602,16 @@ function table(sum, meta) {
             && sum.node.events)) {
             continue;
         }
-        if (srv && srv !== hk && srv !== mw && !sum[srv]) {
+        if (srv === rd && !Object.values(sum).some((x) => x.redis)) {
+            continue;
+        }
+        if (srv && srv !== hk && srv !== mw && srv !== rd && !sum[srv]) {
             continue;
         }
         const v = srv === hk
             ? ['ngx_ws_hooks', 'node', 'climit'].map((c) => m(c, f))
-            : srv ? [m(srv, f), null, null] : cols.map((c) => m(c, f));
+            : srv && srv !== rd ? [m(srv, f), null, null]
+                : cols.map((c) => m(c, f));
         const fl = kind === 'fanout' ? floor : 0;
         lines.push([label, ...v.map((x) => fmt(x, kind, floor)),
             ratio(v[0], v[1], fl), ratio(v[0], v[2], fl)]);
@@ -564,15 +640,17 @@ function report(rawFile, outFile, latestFile, metaJson) {
     const raw = fs.readFileSync(rawFile, 'utf8').split('\n')
         .filter((l) => l.trim()).map((l) => JSON.parse(l));
     /* a fan-out run retried from the bottom of the ladder replaces the
-       attempt that started higher and passed no step */
+       attempt that started higher and passed no step (across hosts too) */
+    const ladder = (rec) => rec.metric === 'fanout' || rec.metric === 'redis';
+    const key = (rec) => rec.server + '|' + rec.metric + '|' + rec.run;
     const last = new Map();
     for (const rec of raw) {
-        if (rec.metric === 'fanout') {
-            last.set(rec.server + '|' + rec.run, rec);
+        if (ladder(rec)) {
+            last.set(key(rec), rec);
         }
     }
-    const used = raw.filter((rec) => rec.metric !== 'fanout'
-        || last.get(rec.server + '|' + rec.run) === rec);
+    const used = raw.filter((rec) => !ladder(rec)
+        || last.get(key(rec)) === rec);
     const sum = summarize(used);
     const text = table(sum, meta);
     const notes = [];

@@ -18,7 +18,14 @@
  * and a client's "msg" event with an ack is acknowledged with its own
  * arguments (the events row).
  *
- * Usage: node server.js [PORT]    (or PORT=...; listens on 127.0.0.1)
+ * With a Redis URL (the cross-host row), the server is one host of a
+ * cluster: @socket.io/redis-adapter on two node-redis clients (publish,
+ * subscribe), so an emit pushed here reaches the sockets of every server
+ * on that Redis; /health then says "redis":{"state":"up"|"down"}.
+ *
+ * Usage: node server.js [PORT [REDIS_URL]]
+ *        (or PORT=..., REDIS_URL=redis://127.0.0.1:6379; listens on
+ *        127.0.0.1)
  */
 
 'use strict';
@@ -28,32 +35,57 @@ const { Server } = require('socket.io');
 
 const port = Number(process.argv[2] || process.env.PORT || 3000);
 const host = process.env.HOST || '127.0.0.1';
+const redisUrl = process.argv[3] || process.env.REDIS_URL || '';
 const started = Date.now();
 
 const reserved = new Set(['connect', 'connect_error', 'disconnect',
     'disconnecting', 'newListener', 'removeListener']);
 
 const httpServer = http.createServer(onRequest);
-const io = new Server(httpServer);
-
-/* Namespaces are created up front: io.of() on a push must not create one. */
-const namespaces = new Map([['/', io.of('/')], ['/chat', io.of('/chat')]]);
+let io;
+let namespaces;
+let redis = null;
 
 /*
- * The events-with-acks row: "msg" from a client is acknowledged at once
- * with its own arguments, as bench/app/app.mjs does behind ngx_ws's event
- * hook.
+ * The namespaces are created up front (io.of() on a push must not create
+ * one), after the adapter is known: each gets its own.
  */
-for (const nsp of namespaces.values()) {
-    nsp.on('connection', (socket) => {
-        socket.on('msg', (...args) => {
-            const ack = args.pop();
+function setup(options) {
+    io = new Server(httpServer, options);
+    namespaces = new Map([['/', io.of('/')], ['/chat', io.of('/chat')]]);
 
-            if (typeof ack === 'function') {
-                ack(...args);
-            }
+    /*
+     * The events-with-acks row: "msg" from a client is acknowledged at
+     * once with its own arguments, as bench/app/app.mjs does behind
+     * ngx_ws's event hook.
+     */
+    for (const nsp of namespaces.values()) {
+        nsp.on('connection', (socket) => {
+            socket.on('msg', (...args) => {
+                const ack = args.pop();
+
+                if (typeof ack === 'function') {
+                    ack(...args);
+                }
+            });
         });
-    });
+    }
+}
+
+/* socket.io's Redis adapter, as its README sets it up */
+async function redisAdapter(url) {
+    const { createClient } = require('redis');
+    const { createAdapter } = require('@socket.io/redis-adapter');
+    const pub = createClient({ url });
+    const sub = pub.duplicate();
+
+    for (const c of [pub, sub]) {
+        c.on('error', (e) => process.stderr.write('redis: ' + e.message
+            + '\n'));
+    }
+    await Promise.all([pub.connect(), sub.connect()]);
+    redis = { pub, sub };
+    return createAdapter(pub, sub);
 }
 
 function reply(res, status, obj) {
@@ -192,6 +224,8 @@ function onHealth(req, res) {
         uptime: Math.floor((Date.now() - started) / 1000),
         connections: io.engine.clientsCount,
         namespaces: counts,
+        ...(redis ? { redis: { state: redis.pub.isReady && redis.sub.isReady
+            ? 'up' : 'down' } } : {}),
     });
 }
 
@@ -211,7 +245,17 @@ function onRequest(req, res) {
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
 
-httpServer.listen(port, host, () => {
-    process.stderr.write('node socket.io reference pid ' + process.pid
-        + ' listening on ' + host + ':' + port + '\n');
-});
+(redisUrl ? redisAdapter(redisUrl) : Promise.resolve(null)).then(
+    (adapter) => {
+        setup(adapter ? { adapter } : undefined);
+        httpServer.listen(port, host, () => {
+            process.stderr.write('node socket.io reference pid '
+                + process.pid + ' listening on ' + host + ':' + port
+                + (redisUrl ? ', Redis adapter on ' + redisUrl : '')
+                + '\n');
+        });
+    },
+    (e) => {
+        process.stderr.write('redis: ' + e.message + '\n');
+        process.exit(1);
+    });
