@@ -496,6 +496,10 @@ void ngx_ws_poll_closed(ngx_ws_session_t *s);
 void ngx_ws_poll_end(ngx_ws_session_t *s, const char *reason);
 ngx_int_t ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, u_char *body, size_t len);
+ngx_int_t ngx_ws_poll_post_check(ngx_http_request_t *r, size_t max_payload);
+ngx_int_t ngx_ws_poll_body_len(ngx_http_request_t *r, size_t max_payload,
+    size_t *len);
+u_char *ngx_ws_poll_body_copy(ngx_http_request_t *r, u_char *p);
 void ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op,
     ngx_pid_t from);
 
@@ -577,6 +581,7 @@ void ngx_ws_zone_count(ngx_ws_nsp_t *nsp, ngx_atomic_int_t n);
 void ngx_ws_registry_add(u_char *id);
 void ngx_ws_registry_del(u_char *id);
 ngx_pid_t ngx_ws_registry_owner(u_char *id, size_t len);
+ngx_uint_t ngx_ws_pid_alive(ngx_pid_t pid);
 
 /* ngx_ws_broker.c */
 ngx_int_t ngx_ws_broker_init(ngx_cycle_t *cycle);

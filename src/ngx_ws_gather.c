@@ -15,8 +15,6 @@
  */
 
 
-#include <signal.h>
-
 #include "ngx_ws.h"
 #include "ngx_ws_adapter.h"
 
@@ -654,9 +652,7 @@ ngx_ws_gather_workers(void)
     for (i = 0; i < NGX_WS_ZONE_SLOTS; i++) {
         pid = sh->slots[i].pid;
 
-        if (pid && pid != ngx_pid
-            && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM))
-        {
+        if (pid && pid != ngx_pid && ngx_ws_pid_alive(pid)) {
             n++;
         }
     }

@@ -205,8 +205,7 @@ ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s)
 static ngx_int_t
 ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     if (s->poll->post) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -215,24 +214,14 @@ ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
         return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
     }
 
-    /* EIO 4 payloads are text: a binary body is engine.io's "invalid" */
+    rc = ngx_ws_poll_post_check(r, s->conf->max_payload);
 
-    h = r->headers_in.content_type;
-
-    if (h && h->value.len >= 24
-        && ngx_strncasecmp(h->value.data,
-                           (u_char *) "application/octet-stream", 24) == 0)
-    {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: binary polling payload, closing");
+    if (rc == NGX_HTTP_BAD_REQUEST) {
         ngx_ws_poll_end(s, "transport error");
-        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
     }
 
-    if (r->headers_in.content_length_n > (off_t) s->conf->max_payload) {
-        /* engine.io keeps the session */
-        return ngx_ws_poll_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
-                                 NULL, 0);
+    if (rc != NGX_OK) {
+        return ngx_ws_poll_reply(r, rc, NULL, NULL, 0);
     }
 
     rc = ngx_ws_poll_hold(r, s);
@@ -256,13 +245,98 @@ ngx_ws_poll_post(ngx_http_request_t *r, ngx_ws_session_t *s)
 }
 
 
+/*
+ * What a POST's headers refuse, as engine.io does, before its body is
+ * read (here or by the worker that relays it): a binary body is
+ * engine.io's "invalid content" and ends the session (NGX_HTTP_BAD_REQUEST),
+ * an announced length over ws_max_payload gets 413 and the session goes
+ * on.  NGX_OK otherwise.
+ */
+
+ngx_int_t
+ngx_ws_poll_post_check(ngx_http_request_t *r, size_t max_payload)
+{
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_type;
+
+    if (h && h->value.len >= 24
+        && ngx_strncasecmp(h->value.data,
+                           (u_char *) "application/octet-stream", 24) == 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: binary polling payload, closing");
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (r->headers_in.content_length_n > (off_t) max_payload) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The length of a POST's body once read: NGX_OK, or the status it gets.
+ * client_body_buffer_size is raised to ws_max_payload, so a body in a
+ * file is an error; a chunked one may still be over the limit.
+ */
+
+ngx_int_t
+ngx_ws_poll_body_len(ngx_http_request_t *r, size_t max_payload, size_t *len)
+{
+    ngx_chain_t  *cl;
+
+    *len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "ws: polling payload written to a file");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *len += cl->buf->last - cl->buf->pos;
+    }
+
+    return (*len > max_payload) ? NGX_HTTP_REQUEST_ENTITY_TOO_LARGE : NGX_OK;
+}
+
+
+/* The body copied to p; returns where it ends. */
+
+u_char *
+ngx_ws_poll_body_copy(ngx_http_request_t *r, u_char *p)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        /* an empty body's buffer may have no memory at all */
+        if (b->last > b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    return p;
+}
+
+
 static void
 ngx_ws_poll_body_handler(ngx_http_request_t *r)
 {
     u_char             *p;
     size_t              len;
-    ngx_buf_t          *b;
-    ngx_chain_t        *cl;
+    ngx_int_t           rc;
     ngx_ws_session_t   *s;
     ngx_ws_poll_ref_t  *ref;
 
@@ -276,30 +350,18 @@ ngx_ws_poll_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    len = 0;
+    rc = ngx_ws_poll_body_len(r, s->conf->max_payload, &len);
 
-    for (cl = r->request_body ? r->request_body->bufs : NULL;
-         cl;
-         cl = cl->next)
-    {
-        if (cl->buf->in_file) {
-            /* client_body_buffer_size is raised to ws_max_payload */
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "ws: polling payload written to a file");
-            s->poll->post = NULL;
-            ngx_ws_poll_end(s, "transport error");
-            ngx_ws_poll_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        len += cl->buf->last - cl->buf->pos;
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        s->poll->post = NULL;
+        ngx_ws_poll_end(s, "transport error");
+        ngx_ws_poll_finish(r, rc);
+        return;
     }
 
-    if (len > s->conf->max_payload) {
+    if (rc != NGX_OK) {
         s->poll->post = NULL;
-        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r,
-                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                          NULL, NULL, 0));
+        ngx_ws_poll_finish(r, ngx_ws_poll_reply(r, rc, NULL, NULL, 0));
         return;
     }
 
@@ -313,17 +375,7 @@ ngx_ws_poll_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    for (cl = r->request_body ? r->request_body->bufs : NULL;
-         cl;
-         cl = cl->next)
-    {
-        b = cl->buf;
-
-        /* an empty body's buffer may have no memory at all */
-        if (b->last > b->pos) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-        }
-    }
+    (void) ngx_ws_poll_body_copy(r, p);
 
     (void) ngx_ws_poll_read(s);
 }

@@ -254,7 +254,7 @@ ngx_ws_redis_check_handler(ngx_event_t *ev)
     if (!ngx_ws_redis_elected) {
         pid = (ngx_pid_t) sh->redis_pid;
 
-        if ((pid == 0 || (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH))
+        if ((pid == 0 || !ngx_ws_pid_alive(pid))
             && ngx_atomic_cmp_set(&sh->redis_pid, (ngx_atomic_uint_t) pid,
                                   (ngx_atomic_uint_t) ngx_pid))
         {

@@ -26,8 +26,6 @@
  */
 
 
-#include <signal.h>
-
 #include "ngx_ws.h"
 
 
@@ -66,7 +64,7 @@ ngx_ws_relay_owner(u_char *sid, size_t len)
         return 0;
     }
 
-    if (kill(pid, 0) == -1 && ngx_errno != NGX_EPERM) {
+    if (!ngx_ws_pid_alive(pid)) {
         return 0;
     }
 
@@ -165,25 +163,19 @@ static ngx_int_t
 ngx_ws_relay_post(ngx_http_request_t *r, u_char *sid)
 {
     ngx_int_t           rc;
-    ngx_table_elt_t    *h;
     ngx_ws_loc_conf_t  *conf;
     ngx_ws_poll_ref_t  *ref;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
 
-    h = r->headers_in.content_type;
+    rc = ngx_ws_poll_post_check(r, conf->max_payload);
 
-    if (h && h->value.len >= 24
-        && ngx_strncasecmp(h->value.data,
-                           (u_char *) "application/octet-stream", 24) == 0)
-    {
+    if (rc == NGX_HTTP_BAD_REQUEST) {
         (void) ngx_ws_relay_send(NGX_WS_RELAY_END, sid, 0, 0, NULL, 0);
-        return ngx_ws_poll_reply(r, NGX_HTTP_BAD_REQUEST, NULL, NULL, 0);
     }
 
-    if (r->headers_in.content_length_n > (off_t) conf->max_payload) {
-        return ngx_ws_poll_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
-                                 NULL, 0);
+    if (rc != NGX_OK) {
+        return ngx_ws_poll_reply(r, rc, NULL, NULL, 0);
     }
 
     ref = ngx_pcalloc(r->pool, sizeof(ngx_ws_poll_ref_t));
@@ -214,33 +206,24 @@ ngx_ws_relay_post(ngx_http_request_t *r, u_char *sid)
 static void
 ngx_ws_relay_body_handler(ngx_http_request_t *r)
 {
-    u_char             *payload, *p;
+    u_char             *payload;
     size_t              len;
-    ngx_chain_t        *cl;
+    ngx_int_t           rc;
     ngx_ws_poll_ref_t  *ref;
     ngx_ws_loc_conf_t  *conf;
 
     ref = ngx_http_get_module_ctx(r, ngx_ws_module);
     conf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
 
-    len = 0;
+    rc = ngx_ws_poll_body_len(r, conf->max_payload, &len);
 
-    for (cl = r->request_body ? r->request_body->bufs : NULL;
-         cl;
-         cl = cl->next)
-    {
-        if (cl->buf->in_file) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        len += cl->buf->last - cl->buf->pos;
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        ngx_http_finalize_request(r, rc);
+        return;
     }
 
-    if (len > conf->max_payload) {
-        ngx_http_finalize_request(r, ngx_ws_poll_reply(r,
-                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                          NULL, NULL, 0));
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_ws_poll_reply(r, rc, NULL, NULL, 0));
         return;
     }
 
@@ -250,16 +233,7 @@ ngx_ws_relay_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    p = payload;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL;
-         cl;
-         cl = cl->next)
-    {
-        if (cl->buf->last > cl->buf->pos) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
-    }
+    (void) ngx_ws_poll_body_copy(r, payload);
 
     if (ngx_ws_relay_send(NGX_WS_RELAY_POST, ref->sid, 0, 0, payload, len)
         != NGX_OK)

@@ -238,7 +238,7 @@ ngx_ws_zone_reap(ngx_ws_sh_t *sh)
             continue;
         }
 
-        if (kill(sh->slots[i].pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+        if (!ngx_ws_pid_alive(sh->slots[i].pid)) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "ws: worker %P is gone, its slot and ids released",
                           sh->slots[i].pid);
@@ -388,6 +388,18 @@ ngx_ws_registry_del(u_char *id)
 
 
 /* The pid of the worker that owns the id, or 0. */
+
+/*
+ * Whether a worker is still there: one that died (kill -9) keeps its slot
+ * and its ids until a worker that starts reaps them.
+ */
+
+ngx_uint_t
+ngx_ws_pid_alive(ngx_pid_t pid)
+{
+    return !(kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH);
+}
+
 
 ngx_pid_t
 ngx_ws_registry_owner(u_char *id, size_t len)
