@@ -29,6 +29,7 @@ static void ngx_ws_poll_frames_remote(ngx_ws_session_t *s,
     ngx_uint_t code);
 static void ngx_ws_poll_release_get(ngx_ws_session_t *s, u_char packet);
 static void ngx_ws_poll_let_go(ngx_ws_session_t *s);
+static u_char ngx_ws_poll_due(ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_poll_hold(ngx_http_request_t *r,
     ngx_ws_session_t *s);
 static void ngx_ws_poll_ref_cleanup(void *data);
@@ -172,9 +173,7 @@ ngx_ws_poll_get(ngx_http_request_t *r, ngx_ws_session_t *s)
     }
 
     if (s->out || s->closing || poll->upgrading) {
-        /* during an upgrade the GET is let go with a noop */
-        rc = ngx_ws_poll_answer(s, r, poll->upgrading && !s->out
-                                      && !s->closing ? NGX_WS_EIO_NOOP : 0);
+        rc = ngx_ws_poll_answer(s, r, ngx_ws_poll_due(s));
 
         if (s->closing && s->out == NULL) {
             ngx_ws_session_free(s);
@@ -1032,6 +1031,19 @@ ngx_ws_poll_probed(ngx_ws_session_t *s)
 }
 
 
+/*
+ * What a GET that arrives takes after the queue: during an upgrade, with
+ * nothing else for it, a noop lets it go.
+ */
+
+static u_char
+ngx_ws_poll_due(ngx_ws_session_t *s)
+{
+    return (s->poll->upgrading && s->out == NULL && !s->closing)
+           ? NGX_WS_EIO_NOOP : 0;
+}
+
+
 /* A parked GET, here or in another worker, gets the queue and a noop. */
 
 static void
@@ -1255,9 +1267,7 @@ ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
         poll->get_pid = from;
 
         if (s->out || s->closing || poll->upgrading) {
-            ngx_ws_poll_answer_remote(s, from,
-                                      poll->upgrading && !s->out
-                                      && !s->closing ? NGX_WS_EIO_NOOP : 0);
+            ngx_ws_poll_answer_remote(s, from, ngx_ws_poll_due(s));
 
             if (s->closing && s->out == NULL) {
                 ngx_ws_session_free(s);
