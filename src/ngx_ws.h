@@ -20,6 +20,12 @@
 #include "ngx_ws_op.h"
 
 
+/*
+ * The one definition of the module's version: /health, the metrics' build
+ * info and the Debian package read it from here.
+ */
+#define NGX_WS_VERSION         "0.9.0"
+
 #define NGX_WS_ID_LEN          20
 #define NGX_WS_ID_RAW          15
 #define NGX_WS_LINGER          2000
