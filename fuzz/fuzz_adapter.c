@@ -326,6 +326,71 @@ check_push(u_char *p, size_t size)
 }
 
 
+/* a cluster message: what it decodes to encodes back to the same */
+
+static void
+check_shard(u_char *p, size_t size)
+{
+    u_char                  *out;
+    size_t                   out_len;
+    const char              *reason;
+    ngx_ws_op_t              op, back;
+    ngx_ws_adapter_shard_t   m, m2;
+
+    reason = ngx_ws_adapter_shard_decode(p, size, &op, &m, arena_alloc,
+                                         NULL);
+    if (reason) {
+        if (reason[0] == '\0' || op.type != 0) {
+            abort();
+        }
+
+        return;
+    }
+
+    if (op.type < NGX_WS_EMIT || op.type > NGX_WS_DISCONNECT
+        || m.nsp.len == 0 || m.nsp.data[0] != '/' || !same(&op.nsp, &m.nsp)
+        || (m.flags & ~NGX_WS_ADAPTER_VOLATILE))
+    {
+        abort();
+    }
+
+    check_names(op.rooms, op.nrooms);
+    check_names(op.except, op.nexcept);
+    check_names(op.names, op.nnames);
+
+    reason = ngx_ws_adapter_shard_encode(&op, m.uid.data, m.uid.len, &out,
+                                         &out_len, arena_alloc, NULL);
+    if (reason) {
+        if (reason == ngx_ws_op_nomem) {
+            return;
+        }
+
+        abort();
+    }
+
+    reason = ngx_ws_adapter_shard_decode(out, out_len, &back, &m2,
+                                         arena_alloc, NULL);
+    if (reason) {
+        if (reason == ngx_ws_op_nomem) {
+            return;
+        }
+
+        abort();
+    }
+
+    if (back.type != op.type || back.close != op.close
+        || !same(&back.nsp, &op.nsp) || !same(&m2.uid, &m.uid)
+        || !same(&back.packet, &op.packet)
+        || !same_list(back.bins, back.nbins, op.bins, op.nbins)
+        || !unique_of(op.rooms, op.nrooms, back.rooms, back.nrooms)
+        || !unique_of(op.except, op.nexcept, back.except, back.nexcept)
+        || !same_list(back.names, back.nnames, op.names, op.nnames))
+    {
+        abort();
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -390,6 +455,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_push(p, size);
+    check_shard(p, size);
 
     while (arena_n) {
         free(arena[--arena_n]);

@@ -182,13 +182,18 @@ static int ngx_ws_adapter_json_truthy(u_char *v, u_char *v_end,
     ngx_ws_op_alloc_pt alloc, void *data);
 
 static const char *ngx_ws_adapter_encode_emit(ngx_ws_op_t *op,
-    const u_char *uid, size_t uid_len, u_char **out, size_t *out_len,
-    ngx_ws_op_alloc_pt alloc, void *data);
+    const u_char *uid, size_t uid_len, unsigned sharded, u_char **out,
+    size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
+static void ngx_ws_adapter_emit_envelope(ngx_ws_adapter_pack_t *c,
+    const u_char *uid, size_t uid_len, unsigned sharded);
+static void ngx_ws_adapter_emit_opts(ngx_ws_adapter_pack_t *c,
+    ngx_ws_bytes_t *rooms, size_t nrooms, ngx_ws_bytes_t *except,
+    size_t nexcept);
 static const char *ngx_ws_adapter_encode_request(ngx_ws_op_t *op,
-    const u_char *uid, size_t uid_len, u_char **out, size_t *out_len,
-    ngx_ws_op_alloc_pt alloc, void *data);
+    const u_char *uid, size_t uid_len, unsigned sharded, u_char **out,
+    size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
 static void ngx_ws_adapter_request_text(ngx_ws_adapter_out_t *o,
-    ngx_ws_op_t *op, const u_char *uid, size_t uid_len,
+    ngx_ws_op_t *op, const u_char *uid, size_t uid_len, unsigned sharded,
     ngx_ws_bytes_t *rooms, size_t nrooms, ngx_ws_bytes_t *except,
     size_t nexcept);
 static void ngx_ws_adapter_json_list(ngx_ws_adapter_out_t *o,
@@ -206,8 +211,19 @@ static void ngx_ws_adapter_pack_number(msgpack_packer *pk, double v);
 static void ngx_ws_adapter_pack_list(msgpack_packer *pk,
     ngx_ws_bytes_t *list, size_t n);
 static int ngx_ws_adapter_one_room(ngx_ws_op_t *op);
+static int ngx_ws_adapter_shard_room(ngx_ws_op_t *op);
 static const char *ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts,
-    u_char *end, ngx_ws_op_t *op, unsigned *flags, ngx_ws_op_alloc_pt alloc,
+    u_char *end, ngx_ws_bytes_t *nsp, ngx_ws_op_t *op, unsigned *flags,
+    ngx_ws_op_alloc_pt alloc, void *data);
+static const char *ngx_ws_adapter_request_body(u_char *opts_v,
+    u_char *rooms_v, u_char *close_v, u_char *end, unsigned type,
+    ngx_ws_op_t *op, ngx_ws_op_alloc_pt alloc, void *data);
+static const char *ngx_ws_adapter_pack_prepare(ngx_ws_adapter_pack_t *c,
+    u_char *p, u_char *end, ngx_ws_op_alloc_pt alloc, void *data);
+static const char *ngx_ws_adapter_json_to_mp(u_char *p, u_char *end,
+    u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
+static const char *ngx_ws_adapter_shard_read(u_char *p, u_char *end,
+    ngx_ws_op_t *op, ngx_ws_adapter_shard_t *m, ngx_ws_op_alloc_pt alloc,
     void *data);
 
 
@@ -1584,7 +1600,8 @@ ngx_ws_adapter_decode(u_char *p, size_t len, ngx_ws_op_t *op,
     (void) ngx_ws_mp_skip(&q, end, 1);
     opts = q;
 
-    return ngx_ws_adapter_broadcast(pkt, opts, end, op, flags, alloc, data);
+    return ngx_ws_adapter_broadcast(pkt, opts, end, NULL, op, flags, alloc,
+                                    data);
 }
 
 
@@ -1667,15 +1684,20 @@ ngx_ws_adapter_broadcast_request(u_char *p, size_t len, ngx_ws_op_t *op,
         return "a broadcast request without packet, opts or requestId";
     }
 
-    return ngx_ws_adapter_broadcast(pkt, opts, end, op, NULL, alloc, data);
+    return ngx_ws_adapter_broadcast(pkt, opts, end, NULL, op, NULL, alloc,
+                                    data);
 }
 
 
-/* The packet and opts of a broadcast, into an EMIT op. */
+/*
+ * The packet and opts of a broadcast, into an EMIT op; nsp is the
+ * namespace of a packet that names none (NULL: "/").
+ */
 
 static const char *
 ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
-    ngx_ws_op_t *op, unsigned *flags, ngx_ws_op_alloc_pt alloc, void *data)
+    ngx_ws_bytes_t *nsp, ngx_ws_op_t *op, unsigned *flags,
+    ngx_ws_op_alloc_pt alloc, void *data)
 {
     u_char                 *q, *key, *val, *type_v, *data_v, *nsp_v,
                            *rooms_v, *except_v, *flags_v, *out, *e;
@@ -1758,7 +1780,10 @@ ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
         return "the packet is no EVENT";
     }
 
-    if (nsp_v == NULL || ngx_ws_mp_undefined(nsp_v, end)) {
+    if ((nsp_v == NULL || ngx_ws_mp_undefined(nsp_v, end)) && nsp) {
+        op->nsp = *nsp;
+
+    } else if (nsp_v == NULL || ngx_ws_mp_undefined(nsp_v, end)) {
         op->nsp.data = ngx_ws_adapter_main_nsp;
         op->nsp.len = 1;
 
@@ -2245,9 +2270,8 @@ ngx_ws_adapter_request_mp(u_char *p, u_char *end, ngx_ws_op_t *op,
     void *data)
 {
     u_char       *q, *key, *val, *uid_v, *type_v, *opts_v, *rooms_v,
-                 *close_v, *r_v, *x_v;
+                 *close_v;
     uint32_t      i;
-    const char   *rc;
     ngx_ws_mp_t   v, t;
 
     q = p;
@@ -2316,7 +2340,28 @@ ngx_ws_adapter_request_mp(u_char *p, u_char *end, ngx_ws_op_t *op,
         return "a legacy request without opts";
     }
 
+    return ngx_ws_adapter_request_body(opts_v, rooms_v, close_v, end, *type,
+                                       op, alloc, data);
+}
+
+
+/*
+ * What a join, leave or disconnect asks for, from its msgpack "opts",
+ * "rooms" and "close" (type is the request channel's).
+ */
+
+static const char *
+ngx_ws_adapter_request_body(u_char *opts_v, u_char *rooms_v, u_char *close_v,
+    u_char *end, unsigned type, ngx_ws_op_t *op, ngx_ws_op_alloc_pt alloc,
+    void *data)
+{
+    u_char       *q, *key, *val, *r_v, *x_v;
+    uint32_t      i;
+    const char   *rc;
+    ngx_ws_mp_t   v;
+
     r_v = x_v = NULL;
+
     q = opts_v;
     (void) ngx_ws_mp_read(&q, end, &v);
 
@@ -2346,7 +2391,7 @@ ngx_ws_adapter_request_mp(u_char *p, u_char *end, ngx_ws_op_t *op,
         return rc;
     }
 
-    if (*type == NGX_WS_ADAPTER_REMOTE_DISCONNECT) {
+    if (type == NGX_WS_ADAPTER_REMOTE_DISCONNECT) {
         op->close = ngx_ws_mp_truthy(close_v, end);
         return NULL;
     }
@@ -2524,14 +2569,14 @@ ngx_ws_adapter_encode(ngx_ws_op_t *op, const u_char *uid, size_t uid_len,
     switch (op->type) {
 
     case NGX_WS_EMIT:
-        return ngx_ws_adapter_encode_emit(op, uid, uid_len, out, out_len,
+        return ngx_ws_adapter_encode_emit(op, uid, uid_len, 0, out, out_len,
                                           alloc, data);
 
     case NGX_WS_JOIN:
     case NGX_WS_LEAVE:
     case NGX_WS_DISCONNECT:
-        return ngx_ws_adapter_encode_request(op, uid, uid_len, out, out_len,
-                                             alloc, data);
+        return ngx_ws_adapter_encode_request(op, uid, uid_len, 0, out,
+                                             out_len, alloc, data);
 
     default:
         return "no operation the adapter publishes";
@@ -2541,12 +2586,12 @@ ngx_ws_adapter_encode(ngx_ws_op_t *op, const u_char *uid, size_t uid_len,
 
 static const char *
 ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
-    size_t uid_len, u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc,
-    void *data)
+    size_t uid_len, unsigned sharded, u_char **out, size_t *out_len,
+    ngx_ws_op_alloc_pt alloc, void *data)
 {
-    u_char                 *p, *end, *hdr, *s;
+    u_char                 *p, *end, *hdr;
     size_t                  hlen, nrooms, nexcept, pass;
-    unsigned                sio_type, in_string;
+    unsigned                sio_type;
     const char             *rc;
     ngx_ws_bytes_t          nsp, *rooms, *except;
     ngx_ws_adapter_pack_t   c;
@@ -2608,40 +2653,15 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
 
     memset(&c, 0, sizeof(ngx_ws_adapter_pack_t));
 
-    c.base = p;
-    c.end = end;
+    rc = ngx_ws_adapter_pack_prepare(&c, p, end, alloc, data);
+    if (rc) {
+        return rc;
+    }
+
     c.bins = op->bins;
     c.nbins = op->nbins;
 
-    in_string = 0;
-
-    for (s = p; s < end; s++) {
-        if (in_string) {
-            if (*s == '\\') {
-                s++;
-
-            } else if (*s == '"') {
-                in_string = 0;
-            }
-
-        } else if (*s == '"') {
-            in_string = 1;
-
-        } else if (*s == '[' || *s == '{') {
-            c.nboxes++;
-        }
-    }
-
-    c.boxes = alloc(data, c.nboxes * sizeof(ngx_ws_adapter_box_t));
-    c.scratch = alloc(data, end - p + 1);
-
-    if (c.boxes == NULL || c.scratch == NULL) {
-        return ngx_ws_op_nomem;
-    }
-
-    (void) ngx_ws_adapter_scan(&c, p);
-
-    if (c.k != c.nboxes || c.boxes[0].count == 0) {
+    if (c.boxes[0].count == 0) {
         return "the packet has no event";
     }
 
@@ -2661,16 +2681,7 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
 
         msgpack_packer_init(&c.pk, &c.out, ngx_ws_adapter_sink);
 
-        msgpack_pack_array(&c.pk, 3);
-        msgpack_pack_str(&c.pk, uid_len);
-        msgpack_pack_str_body(&c.pk, uid, uid_len);
-
-        msgpack_pack_map(&c.pk, 3);
-        msgpack_pack_str(&c.pk, 4);
-        msgpack_pack_str_body(&c.pk, "type", 4);
-        msgpack_pack_int(&c.pk, NGX_WS_SIO_EVENT);
-        msgpack_pack_str(&c.pk, 4);
-        msgpack_pack_str_body(&c.pk, "data", 4);
+        ngx_ws_adapter_emit_envelope(&c, uid, uid_len, sharded);
 
         c.k = 0;
         p = c.base;
@@ -2680,20 +2691,29 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
             return rc;
         }
 
+        if (sharded) {
+            /* packet ends here: then data.opts, uid, nsp */
+
+            msgpack_pack_str(&c.pk, 4);
+            msgpack_pack_str_body(&c.pk, "opts", 4);
+            ngx_ws_adapter_emit_opts(&c, rooms, nrooms, except, nexcept);
+
+            msgpack_pack_str(&c.pk, 3);
+            msgpack_pack_str_body(&c.pk, "uid", 3);
+            msgpack_pack_str(&c.pk, uid_len);
+            msgpack_pack_str_body(&c.pk, uid, uid_len);
+            msgpack_pack_str(&c.pk, 3);
+            msgpack_pack_str_body(&c.pk, "nsp", 3);
+            ngx_ws_adapter_pack_str(&c.pk, nsp.data, nsp.len);
+
+            continue;
+        }
+
         msgpack_pack_str(&c.pk, 3);
         msgpack_pack_str_body(&c.pk, "nsp", 3);
         ngx_ws_adapter_pack_str(&c.pk, nsp.data, nsp.len);
 
-        msgpack_pack_map(&c.pk, 3);
-        msgpack_pack_str(&c.pk, 5);
-        msgpack_pack_str_body(&c.pk, "rooms", 5);
-        ngx_ws_adapter_pack_list(&c.pk, rooms, nrooms);
-        msgpack_pack_str(&c.pk, 6);
-        msgpack_pack_str_body(&c.pk, "except", 6);
-        ngx_ws_adapter_pack_list(&c.pk, except, nexcept);
-        msgpack_pack_str(&c.pk, 5);
-        msgpack_pack_str_body(&c.pk, "flags", 5);
-        msgpack_pack_map(&c.pk, 0);
+        ngx_ws_adapter_emit_opts(&c, rooms, nrooms, except, nexcept);
     }
 
     if (c.out.over || c.out.len != c.out.cap) {
@@ -2702,6 +2722,114 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
 
     *out = c.out.buf;
     *out_len = c.out.len;
+
+    return NULL;
+}
+
+
+/*
+ * What comes before the packet's data: [uid, {type: 2, data: ...] for the
+ * classic adapter, {type: 3, data: {packet: {type: 2, data: ...] for the
+ * sharded one, in the order JSON.stringify() and notepack.io keep.
+ */
+
+static void
+ngx_ws_adapter_emit_envelope(ngx_ws_adapter_pack_t *c, const u_char *uid,
+    size_t uid_len, unsigned sharded)
+{
+    if (sharded) {
+        msgpack_pack_map(&c->pk, 4);
+        msgpack_pack_str(&c->pk, 4);
+        msgpack_pack_str_body(&c->pk, "type", 4);
+        msgpack_pack_int(&c->pk, NGX_WS_SHARD_BROADCAST);
+        msgpack_pack_str(&c->pk, 4);
+        msgpack_pack_str_body(&c->pk, "data", 4);
+        msgpack_pack_map(&c->pk, 2);
+        msgpack_pack_str(&c->pk, 6);
+        msgpack_pack_str_body(&c->pk, "packet", 6);
+        msgpack_pack_map(&c->pk, 2);
+
+    } else {
+        msgpack_pack_array(&c->pk, 3);
+        msgpack_pack_str(&c->pk, uid_len);
+        msgpack_pack_str_body(&c->pk, uid, uid_len);
+        msgpack_pack_map(&c->pk, 3);
+    }
+
+    msgpack_pack_str(&c->pk, 4);
+    msgpack_pack_str_body(&c->pk, "type", 4);
+    msgpack_pack_int(&c->pk, NGX_WS_SIO_EVENT);
+    msgpack_pack_str(&c->pk, 4);
+    msgpack_pack_str_body(&c->pk, "data", 4);
+}
+
+
+static void
+ngx_ws_adapter_emit_opts(ngx_ws_adapter_pack_t *c, ngx_ws_bytes_t *rooms,
+    size_t nrooms, ngx_ws_bytes_t *except, size_t nexcept)
+{
+    msgpack_pack_map(&c->pk, 3);
+    msgpack_pack_str(&c->pk, 5);
+    msgpack_pack_str_body(&c->pk, "rooms", 5);
+    ngx_ws_adapter_pack_list(&c->pk, rooms, nrooms);
+    msgpack_pack_str(&c->pk, 6);
+    msgpack_pack_str_body(&c->pk, "except", 6);
+    ngx_ws_adapter_pack_list(&c->pk, except, nexcept);
+    msgpack_pack_str(&c->pk, 5);
+    msgpack_pack_str_body(&c->pk, "flags", 5);
+    msgpack_pack_map(&c->pk, 0);
+}
+
+
+/*
+ * Valid JSON text p..end scanned for packing: its arrays and objects
+ * counted, noted in document order, and room for its longest token.
+ */
+
+static const char *
+ngx_ws_adapter_pack_prepare(ngx_ws_adapter_pack_t *c, u_char *p, u_char *end,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char    *s;
+    unsigned   in_string;
+
+    c->base = p;
+    c->end = end;
+    c->nboxes = 0;
+
+    in_string = 0;
+
+    for (s = p; s < end; s++) {
+        if (in_string) {
+            if (*s == '\\') {
+                s++;
+
+            } else if (*s == '"') {
+                in_string = 0;
+            }
+
+        } else if (*s == '"') {
+            in_string = 1;
+
+        } else if (*s == '[' || *s == '{') {
+            c->nboxes++;
+        }
+    }
+
+    c->boxes = alloc(data, (c->nboxes + 1) * sizeof(ngx_ws_adapter_box_t));
+    c->scratch = alloc(data, end - p + 1);
+
+    if (c->boxes == NULL || c->scratch == NULL) {
+        return ngx_ws_op_nomem;
+    }
+
+    c->k = 0;
+
+    (void) ngx_ws_adapter_scan(c, p);
+
+    if (c->k != c->nboxes) {
+        return "the JSON text could not be scanned";
+    }
 
     return NULL;
 }
@@ -3039,8 +3167,8 @@ ngx_ws_adapter_pack_list(msgpack_packer *pk, ngx_ws_bytes_t *list, size_t n)
 
 static const char *
 ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
-    size_t uid_len, u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc,
-    void *data)
+    size_t uid_len, unsigned sharded, u_char **out, size_t *out_len,
+    ngx_ws_op_alloc_pt alloc, void *data)
 {
     size_t                  nrooms, nexcept;
     const char             *rc;
@@ -3055,8 +3183,8 @@ ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
 
     memset(&o, 0, sizeof(ngx_ws_adapter_out_t));
 
-    ngx_ws_adapter_request_text(&o, op, uid, uid_len, rooms, nrooms, except,
-                                nexcept);
+    ngx_ws_adapter_request_text(&o, op, uid, uid_len, sharded, rooms, nrooms,
+                                except, nexcept);
 
     o.buf = alloc(data, o.len);
     if (o.buf == NULL) {
@@ -3066,8 +3194,8 @@ ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
     o.cap = o.len;
     o.len = 0;
 
-    ngx_ws_adapter_request_text(&o, op, uid, uid_len, rooms, nrooms, except,
-                                nexcept);
+    ngx_ws_adapter_request_text(&o, op, uid, uid_len, sharded, rooms, nrooms,
+                                except, nexcept);
 
     if (o.over || o.len != o.cap) {
         return "the message changed between two passes";
@@ -3080,40 +3208,74 @@ ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
 }
 
 
-/* the Node adapter's JSON.stringify() of addSockets() and the others */
+/*
+ * The Node adapters' JSON.stringify() of addSockets() and the others:
+ * {"uid","type":2|3|4,"opts",...} for the classic one, {"type":4|5|6,
+ * "data":{"opts",...},"uid","nsp"} for the sharded one.
+ */
 
 static void
 ngx_ws_adapter_request_text(ngx_ws_adapter_out_t *o, ngx_ws_op_t *op,
-    const u_char *uid, size_t uid_len, ngx_ws_bytes_t *rooms, size_t nrooms,
-    ngx_ws_bytes_t *except, size_t nexcept)
+    const u_char *uid, size_t uid_len, unsigned sharded,
+    ngx_ws_bytes_t *rooms, size_t nrooms, ngx_ws_bytes_t *except,
+    size_t nexcept)
 {
-    ngx_ws_adapter_put(o, "{\"uid\":", 7);
-    ngx_ws_adapter_json_string(o, uid, uid_len, 1);
+    if (sharded) {
+        ngx_ws_adapter_put(o, "{\"type\":", 8);
+        ngx_ws_adapter_put(o, (op->type == NGX_WS_JOIN) ? "4"
+                              : (op->type == NGX_WS_LEAVE) ? "5" : "6", 1);
+        ngx_ws_adapter_put(o, ",\"data\":{", 9);
 
-    ngx_ws_adapter_put(o, ",\"type\":", 8);
-    ngx_ws_adapter_put(o, (op->type == NGX_WS_JOIN) ? "2"
-                          : (op->type == NGX_WS_LEAVE) ? "3" : "4", 1);
+    } else {
+        ngx_ws_adapter_put(o, "{\"uid\":", 7);
+        ngx_ws_adapter_json_string(o, uid, uid_len, 1);
 
-    ngx_ws_adapter_put(o, ",\"opts\":{\"rooms\":", 17);
+        ngx_ws_adapter_put(o, ",\"type\":", 8);
+        ngx_ws_adapter_put(o, (op->type == NGX_WS_JOIN) ? "2"
+                              : (op->type == NGX_WS_LEAVE) ? "3" : "4", 1);
+        ngx_ws_adapter_put(o, ",", 1);
+    }
+
+    ngx_ws_adapter_put(o, "\"opts\":{\"rooms\":", 16);
     ngx_ws_adapter_json_list(o, rooms, nrooms);
     ngx_ws_adapter_put(o, ",\"except\":", 10);
     ngx_ws_adapter_json_list(o, except, nexcept);
+
+    if (sharded) {
+        ngx_ws_adapter_put(o, ",\"flags\":{}", 11);
+    }
+
     ngx_ws_adapter_put(o, "}", 1);
 
     if (op->type == NGX_WS_DISCONNECT) {
         if (op->close) {
-            ngx_ws_adapter_put(o, ",\"close\":true}", 14);
+            ngx_ws_adapter_put(o, ",\"close\":true", 13);
 
         } else {
-            ngx_ws_adapter_put(o, ",\"close\":false}", 15);
+            ngx_ws_adapter_put(o, ",\"close\":false", 14);
         }
 
-        return;
+    } else {
+        ngx_ws_adapter_put(o, ",\"rooms\":", 9);
+        ngx_ws_adapter_json_list(o, op->names, op->nnames);
     }
 
-    ngx_ws_adapter_put(o, ",\"rooms\":", 9);
-    ngx_ws_adapter_json_list(o, op->names, op->nnames);
     ngx_ws_adapter_put(o, "}", 1);
+
+    if (sharded) {
+        ngx_ws_adapter_put(o, ",\"uid\":", 7);
+        ngx_ws_adapter_json_string(o, uid, uid_len, 1);
+        ngx_ws_adapter_put(o, ",\"nsp\":", 7);
+
+        if (op->nsp.len) {
+            ngx_ws_adapter_json_string(o, op->nsp.data, op->nsp.len, 1);
+
+        } else {
+            ngx_ws_adapter_put(o, "\"/\"", 3);
+        }
+
+        ngx_ws_adapter_put(o, "}", 1);
+    }
 }
 
 
@@ -3215,4 +3377,329 @@ ngx_ws_adapter_one_room(ngx_ws_op_t *op)
     }
 
     return 1;
+}
+
+
+/* ------------------------------------------------------------ sharded */
+
+
+const char *
+ngx_ws_adapter_shard_encode(ngx_ws_op_t *op, const u_char *uid,
+    size_t uid_len, u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc,
+    void *data)
+{
+    *out = NULL;
+    *out_len = 0;
+
+    switch (op->type) {
+
+    case NGX_WS_EMIT:
+        return ngx_ws_adapter_encode_emit(op, uid, uid_len, 1, out, out_len,
+                                          alloc, data);
+
+    case NGX_WS_JOIN:
+    case NGX_WS_LEAVE:
+    case NGX_WS_DISCONNECT:
+        return ngx_ws_adapter_encode_request(op, uid, uid_len, 1, out,
+                                             out_len, alloc, data);
+
+    default:
+        return "no operation the adapter publishes";
+    }
+}
+
+
+const char *
+ngx_ws_adapter_shard_decode(u_char *p, size_t len, ngx_ws_op_t *op,
+    ngx_ws_adapter_shard_t *m, ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char      *mp;
+    size_t       mp_len;
+    const char  *rc;
+
+    memset(op, 0, sizeof(ngx_ws_op_t));
+    memset(m, 0, sizeof(ngx_ws_adapter_shard_t));
+    m->type = NGX_WS_ADAPTER_NO_TYPE;
+
+    /* the adapter's own test: JSON if the first byte is '{' */
+
+    if (len && p[0] == '{') {
+        if (!ngx_ws_json_valid(p, p + len)) {
+            return "the message is no valid JSON";
+        }
+
+        /* read as msgpack: what JSON.parse() gives, as notepack.io has it */
+
+        rc = ngx_ws_adapter_json_to_mp(p, p + len, &mp, &mp_len, alloc,
+                                       data);
+        if (rc) {
+            return rc;
+        }
+
+        p = mp;
+        len = mp_len;
+    }
+
+    rc = ngx_ws_adapter_shard_read(p, p + len, op, m, alloc, data);
+
+    if (rc) {
+        memset(op, 0, sizeof(ngx_ws_op_t));
+    }
+
+    return rc;
+}
+
+
+static const char *
+ngx_ws_adapter_json_to_mp(u_char *p, u_char *end, u_char **out,
+    size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char                 *q;
+    size_t                  pass;
+    const char             *rc;
+    ngx_ws_adapter_pack_t   c;
+
+    memset(&c, 0, sizeof(ngx_ws_adapter_pack_t));
+
+    p = ngx_ws_json_skip_ws(p, end);
+
+    rc = ngx_ws_adapter_pack_prepare(&c, p, end, alloc, data);
+    if (rc) {
+        return rc;
+    }
+
+    for (pass = 0; pass < 2; pass++) {
+
+        if (pass) {
+            c.out.buf = alloc(data, c.out.len);
+            if (c.out.buf == NULL) {
+                return ngx_ws_op_nomem;
+            }
+
+            c.out.cap = c.out.len;
+            c.out.len = 0;
+        }
+
+        msgpack_packer_init(&c.pk, &c.out, ngx_ws_adapter_sink);
+
+        c.k = 0;
+        q = c.base;
+
+        rc = ngx_ws_adapter_pack(&c, &q);
+        if (rc) {
+            return rc;
+        }
+    }
+
+    if (c.out.over || c.out.len != c.out.cap) {
+        return "the message changed between two passes";
+    }
+
+    *out = c.out.buf;
+    *out_len = c.out.len;
+
+    return NULL;
+}
+
+
+/* {type, data, uid, nsp}, msgpack, by key */
+
+static const char *
+ngx_ws_adapter_shard_read(u_char *p, u_char *end, ngx_ws_op_t *op,
+    ngx_ws_adapter_shard_t *m, ngx_ws_op_alloc_pt alloc, void *data)
+{
+    u_char       *q, *key, *val, *type_v, *data_v, *pkt, *opts, *rooms,
+                 *close;
+    uint32_t      i;
+    unsigned      request;
+    const char   *rc;
+    ngx_ws_mp_t   v, t;
+
+    q = p;
+
+    if (ngx_ws_mp_skip(&q, end, 1) != 0 || q != end) {
+        return ngx_ws_adapter_bad_mp;
+    }
+
+    q = p;
+
+    if (ngx_ws_mp_read(&q, end, &v) != 0 || v.type != NGX_WS_MP_MAP) {
+        return "the message is no map";
+    }
+
+    type_v = data_v = NULL;
+
+    for (i = 0; i < v.n; i++) {
+        key = q;
+        (void) ngx_ws_mp_skip(&q, end, 1);
+        val = q;
+        (void) ngx_ws_mp_skip(&q, end, 1);
+
+        if (ngx_ws_mp_is(key, end, "type")) {
+            type_v = val;
+
+        } else if (ngx_ws_mp_is(key, end, "data")) {
+            data_v = val;
+
+        } else if (ngx_ws_mp_is(key, end, "uid")
+                   && ngx_ws_mp_read(&val, end, &t) == 0
+                   && t.type == NGX_WS_MP_STR)
+        {
+            m->uid.data = t.data;
+            m->uid.len = t.n;
+
+        } else if (ngx_ws_mp_is(key, end, "nsp")
+                   && ngx_ws_mp_read(&val, end, &t) == 0
+                   && t.type == NGX_WS_MP_STR)
+        {
+            m->nsp.data = t.data;
+            m->nsp.len = t.n;
+        }
+    }
+
+    if (type_v && ngx_ws_mp_read(&type_v, end, &t) == 0
+        && t.type == NGX_WS_MP_NUMBER && t.num >= 0 && t.num <= 255
+        && t.num == (double) (int) t.num)
+    {
+        m->type = (unsigned) t.num;
+    }
+
+    if (m->nsp.len == 0 || m->nsp.data[0] != '/'
+        || !ngx_ws_adapter_text_valid(m->nsp.data, m->nsp.len, 0))
+    {
+        return "the namespace is no valid name";
+    }
+
+    /* data: {packet, opts, requestId, rooms, close} */
+
+    pkt = opts = rooms = close = NULL;
+
+    q = data_v;
+
+    if (data_v && ngx_ws_mp_read(&q, end, &v) == 0
+        && v.type == NGX_WS_MP_MAP)
+    {
+        for (i = 0; i < v.n; i++) {
+            key = q;
+            (void) ngx_ws_mp_skip(&q, end, 1);
+            val = q;
+            (void) ngx_ws_mp_skip(&q, end, 1);
+
+            if (ngx_ws_mp_is(key, end, "packet")) {
+                pkt = val;
+
+            } else if (ngx_ws_mp_is(key, end, "opts")) {
+                opts = val;
+
+            } else if (ngx_ws_mp_is(key, end, "rooms")) {
+                rooms = val;
+
+            } else if (ngx_ws_mp_is(key, end, "close")) {
+                close = val;
+
+            } else if (ngx_ws_mp_is(key, end, "requestId")
+                       && ngx_ws_mp_read(&val, end, &t) == 0
+                       && t.type == NGX_WS_MP_STR
+                       && ngx_ws_adapter_text_valid(t.data, t.n, 0))
+            {
+                m->request_id.data = t.data;
+                m->request_id.len = t.n;
+            }
+        }
+    }
+
+    switch (m->type) {
+
+    case NGX_WS_SHARD_BROADCAST:
+        if (pkt == NULL || opts == NULL) {
+            return "a broadcast without packet or opts";
+        }
+
+        return ngx_ws_adapter_broadcast(pkt, opts, end, &m->nsp, op,
+                                        &m->flags, alloc, data);
+
+    case NGX_WS_SHARD_SOCKETS_JOIN:
+        request = NGX_WS_ADAPTER_REMOTE_JOIN;
+        op->type = NGX_WS_JOIN;
+        break;
+
+    case NGX_WS_SHARD_SOCKETS_LEAVE:
+        request = NGX_WS_ADAPTER_REMOTE_LEAVE;
+        op->type = NGX_WS_LEAVE;
+        break;
+
+    case NGX_WS_SHARD_DISCONNECT_SOCKETS:
+        request = NGX_WS_ADAPTER_REMOTE_DISCONNECT;
+        op->type = NGX_WS_DISCONNECT;
+        break;
+
+    default:
+        return "a message answered, or ignored, by the caller";
+    }
+
+    if (!ngx_ws_mp_truthy(opts, end)) {
+        return "a request without opts";
+    }
+
+    rc = ngx_ws_adapter_request_body(opts, rooms, close, end, request, op,
+                                     alloc, data);
+    if (rc) {
+        return rc;
+    }
+
+    op->nsp = m->nsp;
+
+    return NULL;
+}
+
+
+size_t
+ngx_ws_adapter_shard_channel_len(ngx_ws_op_t *op, size_t prefix_len)
+{
+    return prefix_len + 1 + (op->nsp.len ? op->nsp.len : 1) + 1
+           + (ngx_ws_adapter_shard_room(op) ? op->rooms[0].len + 1 : 0);
+}
+
+
+u_char *
+ngx_ws_adapter_shard_channel(u_char *dst, ngx_ws_op_t *op,
+    const u_char *prefix, size_t prefix_len)
+{
+    if (prefix_len) {
+        dst = (u_char *) memcpy(dst, prefix, prefix_len) + prefix_len;
+    }
+
+    *dst++ = '#';
+
+    if (op->nsp.len) {
+        dst = (u_char *) memcpy(dst, op->nsp.data, op->nsp.len)
+              + op->nsp.len;
+
+    } else {
+        *dst++ = '/';
+    }
+
+    *dst++ = '#';
+
+    if (ngx_ws_adapter_shard_room(op)) {
+        dst = (u_char *) memcpy(dst, op->rooms[0].data, op->rooms[0].len)
+              + op->rooms[0].len;
+        *dst++ = '#';
+    }
+
+    return dst;
+}
+
+
+/*
+ * A broadcast to one room goes to that room's channel, unless the room
+ * looks like a socket id: those have no channel of their own.
+ */
+
+static int
+ngx_ws_adapter_shard_room(ngx_ws_op_t *op)
+{
+    return op->type == NGX_WS_EMIT && ngx_ws_adapter_one_room(op)
+           && op->rooms[0].len != NGX_WS_SHARD_ID_LEN
+           && op->rooms[0].len != 0;
 }

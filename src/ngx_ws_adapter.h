@@ -141,6 +141,70 @@ const char *ngx_ws_adapter_broadcast_request(u_char *p, size_t len,
 
 
 /*
+ * The sharded adapter (createShardedAdapter, Redis 7 SSUBSCRIBE and
+ * SPUBLISH) speaks socket.io-adapter's ClusterAdapter messages:
+ * {type, data, uid, nsp}, JSON, or msgpack when the data holds binary.
+ * Its MessageType values:
+ */
+#define NGX_WS_SHARD_BROADCAST              3
+#define NGX_WS_SHARD_SOCKETS_JOIN           4
+#define NGX_WS_SHARD_SOCKETS_LEAVE          5
+#define NGX_WS_SHARD_DISCONNECT_SOCKETS     6
+#define NGX_WS_SHARD_FETCH_SOCKETS          7
+#define NGX_WS_SHARD_FETCH_SOCKETS_RESPONSE 8
+#define NGX_WS_SHARD_SERVER_SIDE_EMIT       9
+#define NGX_WS_SHARD_SERVER_SIDE_EMIT_RESPONSE  10
+#define NGX_WS_SHARD_BROADCAST_CLIENT_COUNT 11
+
+/* a room channel is not used for a room named like a socket id */
+#define NGX_WS_SHARD_ID_LEN                 20
+
+
+/* what a cluster message says besides its operation */
+typedef struct {
+    unsigned                   type;       /* NGX_WS_ADAPTER_NO_TYPE: none */
+    unsigned                   flags;      /* NGX_WS_ADAPTER_VOLATILE */
+    ngx_ws_bytes_t             uid;        /* the sender's; may be empty */
+    ngx_ws_bytes_t             nsp;
+    ngx_ws_bytes_t             request_id; /* empty: no answer expected */
+} ngx_ws_adapter_shard_t;
+
+
+/*
+ * A cluster message (JSON when it starts with '{', else msgpack): *m gets
+ * its type, uid, nsp and data.requestId.  A BROADCAST becomes an EMIT op
+ * (the packet's namespace is the message's), SOCKETS_JOIN, SOCKETS_LEAVE
+ * and DISCONNECT_SOCKETS a JOIN, LEAVE or DISCONNECT op, as the classic
+ * adapter's requests do.  Other types return a reason with op zeroed and
+ * *m filled in, for the caller to answer.  Strings point into p..p+len or
+ * into memory from alloc.
+ */
+const char *ngx_ws_adapter_shard_decode(u_char *p, size_t len,
+    ngx_ws_op_t *op, ngx_ws_adapter_shard_t *m, ngx_ws_op_alloc_pt alloc,
+    void *data);
+
+/*
+ * op as the sharded adapter of uid publishes it: an EMIT as msgpack
+ * {type: 3, data: {packet: {type: 2, data}, opts}, uid, nsp} (msgpack
+ * always: binary or not, receivers take both), JOIN, LEAVE, DISCONNECT
+ * as JSON {type: 4|5|6, data: {opts, rooms|close}, uid, nsp}, as
+ * JSON.stringify() writes them.
+ */
+const char *ngx_ws_adapter_shard_encode(ngx_ws_op_t *op, const u_char *uid,
+    size_t uid_len, u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc,
+    void *data);
+
+/*
+ * Its channel: "<prefix>#<nsp>#<room>#" for an EMIT to exactly one room
+ * whose name is not 20 bytes long (the adapter's dynamic subscription
+ * mode), else "<prefix>#<nsp>#".
+ */
+size_t ngx_ws_adapter_shard_channel_len(ngx_ws_op_t *op, size_t prefix_len);
+u_char *ngx_ws_adapter_shard_channel(u_char *dst, ngx_ws_op_t *op,
+    const u_char *prefix, size_t prefix_len);
+
+
+/*
  * JavaScript's Number.prototype.toString() of v (the shortest digits that
  * read back as v, "1e+21", "5e-324"), "null" for NaN and the infinities,
  * as JSON.stringify prints it; buf has room for 32 bytes.  Returns the

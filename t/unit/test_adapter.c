@@ -1078,6 +1078,163 @@ test_numbers(void)
 }
 
 
+
+/*
+ * The sharded adapter's ClusterAdapter messages: JSON as socket.io 4.8
+ * wrote them (observed), msgpack as notepack.io encodes the same objects.
+ */
+
+static void
+test_sharded(void)
+{
+    u_char                   chan[64], *out;
+    size_t                   out_len;
+    ngx_ws_op_t              op;
+    const char              *r;
+    ngx_ws_adapter_shard_t   m;
+
+    set_text("{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[\"msg\","
+             "\"x\"]},\"opts\":{\"rooms\":[\"room1\"],\"except\":[],"
+             "\"flags\":{}}},\"uid\":\"109f669f9b3ce80e\",\"nsp\":\"/chat\"}");
+    r = ngx_ws_adapter_shard_decode(input, input_len, &op, &m, arena_alloc,
+                                    NULL);
+    UNIT_CHECK(r == NULL);
+    UNIT_EQ(op.type, NGX_WS_EMIT);
+    UNIT_EQ(m.type, NGX_WS_SHARD_BROADCAST);
+    UNIT_MEM(op.packet.data, op.packet.len, "2/chat,[\"msg\",\"x\"]");
+    UNIT_EQ(op.nrooms, 1);
+    UNIT_MEM(op.rooms[0].data, op.rooms[0].len, "room1");
+    UNIT_MEM(m.uid.data, m.uid.len, "109f669f9b3ce80e");
+    UNIT_EQ(m.request_id.len, 0);
+
+    set_text("{\"type\":4,\"data\":{\"opts\":{\"rooms\":[\"room1\"],"
+             "\"except\":[],\"flags\":{}},\"rooms\":[\"room2\"]},"
+             "\"uid\":\"109f669f9b3ce80e\",\"nsp\":\"/chat\"}");
+    r = ngx_ws_adapter_shard_decode(input, input_len, &op, &m, arena_alloc,
+                                    NULL);
+    UNIT_CHECK(r == NULL);
+    UNIT_EQ(op.type, NGX_WS_JOIN);
+    UNIT_MEM(op.nsp.data, op.nsp.len, "/chat");
+    UNIT_EQ(op.nnames, 1);
+    UNIT_MEM(op.names[0].data, op.names[0].len, "room2");
+    UNIT_MEM(op.rooms[0].data, op.rooms[0].len, "room1");
+
+    set_text("{\"type\":6,\"data\":{\"opts\":{\"rooms\":[],\"except\":[\"a\"]"
+             ",\"flags\":{}},\"close\":true},\"uid\":\"u\",\"nsp\":\"/\"}");
+    r = ngx_ws_adapter_shard_decode(input, input_len, &op, &m, arena_alloc,
+                                    NULL);
+    UNIT_CHECK(r == NULL);
+    UNIT_EQ(op.type, NGX_WS_DISCONNECT);
+    UNIT_EQ(op.close, 1);
+    UNIT_EQ(op.nexcept, 1);
+
+    /* answered by the caller: its type and requestId */
+
+    set_text("{\"type\":9,\"data\":{\"packet\":[\"hello\",1],\"requestId\":"
+             "\"r1\"},\"uid\":\"109f669f9b3ce80e\",\"nsp\":\"/chat\"}");
+    r = ngx_ws_adapter_shard_decode(input, input_len, &op, &m, arena_alloc,
+                                    NULL);
+    UNIT_CHECK(r != NULL);
+    UNIT_EQ(op.type, 0);
+    UNIT_EQ(m.type, NGX_WS_SHARD_SERVER_SIDE_EMIT);
+    UNIT_MEM(m.request_id.data, m.request_id.len, "r1");
+
+    /* binary: msgpack of the whole message */
+
+    set_hex("84a47479706503a46461746182a67061636b657482a47479706502a4646174"
+            "6192a362696ec4020102a46f70747383a5726f6f6d7390a665786365707490"
+            "a5666c61677380a3756964a461626364a36e7370a52f63686174");
+    r = ngx_ws_adapter_shard_decode(input, input_len, &op, &m, arena_alloc,
+                                    NULL);
+    UNIT_CHECK(r == NULL);
+    UNIT_MEM(op.packet.data, op.packet.len,
+             "51-/chat,[\"bin\",{\"_placeholder\":true,\"num\":0}]");
+    UNIT_EQ(op.nbins, 1);
+
+    /* no namespace, no JSON, a JSON array: refused */
+
+    set_text("{\"type\":3,\"data\":{}}");
+    UNIT_CHECK(ngx_ws_adapter_shard_decode(input, input_len, &op, &m,
+                                           arena_alloc, NULL)
+               != NULL);
+    set_text("{\"type\":3,");
+    UNIT_CHECK(ngx_ws_adapter_shard_decode(input, input_len, &op, &m,
+                                           arena_alloc, NULL)
+               != NULL);
+    set_text("[1,2]");
+    UNIT_CHECK(ngx_ws_adapter_shard_decode(input, input_len, &op, &m,
+                                           arena_alloc, NULL)
+               != NULL);
+
+    /* encode: an EMIT as notepack.io encodes the adapter's message */
+
+    set_text("{\"nsp\":\"chat\",\"rooms\":[\"r1\"],\"except\":[\"r2\"],"
+             "\"event\":\"msg\",\"data\":[1,\"x\",{\"$binary\":\"AQI=\"}]}");
+    UNIT_CHECK(ngx_ws_op_parse(input, input + input_len, NULL, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_CHECK(ngx_ws_adapter_shard_encode(&op,
+                                           (u_char *) "0123456789abcdef", 16,
+                                           &out, &out_len, arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(to_hex(out, out_len), strlen(to_hex(out, out_len)),
+             "84a47479706503a46461746182a67061636b657482a47479706502a46461"
+             "746194a36d736701a178c4020102a46f70747383a5726f6f6d7391a27231"
+             "a665786365707491a27232a5666c61677380a3756964b030313233343536"
+             "373839616263646566a36e7370a52f63686174");
+    UNIT_MEM(chan, ngx_ws_adapter_shard_channel(chan, &op,
+                                                (u_char *) "socket.io", 9)
+                   - chan,
+             "socket.io#/chat#r1#");
+    UNIT_EQ(ngx_ws_adapter_shard_channel_len(&op, 9), 19);
+
+    /* a room named like a socket id: the namespace's channel */
+
+    set_text("{\"rooms\":[\"abcdefghij0123456789\"],\"event\":\"e\"}");
+    UNIT_CHECK(ngx_ws_op_parse(input, input + input_len, NULL, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(chan, ngx_ws_adapter_shard_channel(chan, &op,
+                                                (u_char *) "socket.io", 9)
+                   - chan,
+             "socket.io#/#");
+
+    /* join and disconnect, as JSON.stringify() writes them */
+
+    set_text("{\"op\":\"join\",\"nsp\":\"/chat\",\"rooms\":[\"r1\"],"
+             "\"room\":\"r2\"}");
+    UNIT_CHECK(ngx_ws_op_parse(input, input + input_len, NULL, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_CHECK(ngx_ws_adapter_shard_encode(&op, (u_char *) "u1", 2, &out,
+                                           &out_len, arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(out, out_len,
+             "{\"type\":4,\"data\":{\"opts\":{\"rooms\":[\"r1\"],\"except\":[],"
+             "\"flags\":{}},\"rooms\":[\"r2\"]},\"uid\":\"u1\","
+             "\"nsp\":\"/chat\"}");
+
+    set_text("{\"op\":\"disconnect\",\"close\":true}");
+    UNIT_CHECK(ngx_ws_op_parse(input, input + input_len, NULL, &op,
+                               arena_alloc, NULL)
+               == NULL);
+    UNIT_CHECK(ngx_ws_adapter_shard_encode(&op, (u_char *) "u1", 2, &out,
+                                           &out_len, arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(out, out_len,
+             "{\"type\":6,\"data\":{\"opts\":{\"rooms\":[],\"except\":[],"
+             "\"flags\":{}},\"close\":true},\"uid\":\"u1\",\"nsp\":\"/\"}");
+
+    /* what the classic adapter writes has not changed */
+
+    UNIT_CHECK(ngx_ws_adapter_encode(&op, (u_char *) "u1", 2, &out,
+                                     &out_len, arena_alloc, NULL)
+               == NULL);
+    UNIT_MEM(out, out_len,
+             "{\"uid\":\"u1\",\"type\":4,\"opts\":{\"rooms\":[],\"except\":[]},"
+             "\"close\":true}");
+}
+
 int
 main(void)
 {
@@ -1092,6 +1249,7 @@ main(void)
     test_encode_refused();
     test_nomem();
     test_numbers();
+    test_sharded();
 
     arena_free();
     free(input);
