@@ -84,6 +84,7 @@ typedef struct {
     ngx_uint_t                 db;
     ngx_msec_t                 connect_timeout;
     ngx_msec_t                 backoff_max;
+    ngx_flag_t                 sharded;        /* createShardedAdapter's */
 } ngx_ws_redis_conf_t;
 
 
@@ -145,6 +146,10 @@ typedef struct {
     ngx_uint_t                 nnsps;
     ngx_ws_zone_nsp_t          nsps[NGX_WS_ZONE_NSPS];
     ngx_ws_slot_t              slots[NGX_WS_ZONE_SLOTS];
+
+    /* the rooms the host has, for the sharded adapter (ngx_ws_shard.c) */
+    ngx_rbtree_t               rooms;
+    ngx_rbtree_node_t          rooms_sentinel;
 } ngx_ws_sh_t;
 
 
@@ -601,11 +606,35 @@ char *ngx_ws_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_ws_redis_init(ngx_cycle_t *cycle);
 void ngx_ws_redis_exit(void);
 void ngx_ws_redis_forward(ngx_ws_op_t *op);
-void ngx_ws_redis_response(ngx_ws_bytes_t *nsp, u_char *body, size_t len);
+void ngx_ws_redis_response(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *to,
+    u_char *body, size_t len);
+ngx_int_t ngx_ws_redis_publish(ngx_str_t *channel, u_char *data, size_t len);
+void ngx_ws_redis_want(ngx_str_t *channel, ngx_uint_t room);
+ngx_str_t *ngx_ws_redis_prefix(void);
+ngx_str_t *ngx_ws_redis_channel(ngx_pool_t *pool, const char *kind,
+    ngx_ws_bytes_t *nsp);
+
+/* ngx_ws_classic.c (and ngx_ws_redis.h) */
+void ngx_ws_classic_forward(ngx_ws_op_t *op);
+void ngx_ws_classic_response(ngx_ws_bytes_t *nsp, u_char *body, size_t len);
+
+/* ngx_ws_shard.c */
+extern ngx_uint_t  ngx_ws_shard_rooms;
+void ngx_ws_shard_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+void ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held);
+void ngx_ws_shard_rooms_release(ngx_ws_sh_t *sh, ngx_uint_t slot);
+ngx_uint_t ngx_ws_shard_room_held(ngx_str_t *channel);
+void ngx_ws_shard_want_all(void);
+void ngx_ws_shard_forward(ngx_ws_op_t *op);
+void ngx_ws_shard_message(u_char *channel, size_t channel_len, u_char *p,
+    size_t len);
+void ngx_ws_shard_fetch_response(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *to,
+    u_char *body, size_t len);
 
 /* ngx_ws_gather.c */
 void ngx_ws_gather_start(ngx_ws_bytes_t *nsp, ngx_uint_t type, u_char *p,
-    size_t len, ngx_pool_t *pool);
+    size_t len, ngx_ws_bytes_t *to, ngx_pool_t *pool);
 void ngx_ws_gather_apply(ngx_ws_op_t *op, ngx_pid_t from);
 void ngx_ws_gather_exit(void);
 

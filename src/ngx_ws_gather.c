@@ -35,6 +35,8 @@ typedef struct {
     size_t                     size;
     size_t                     id_len;
     u_char                     id[NGX_WS_GATHER_ID_MAX];
+    size_t                     to_len;         /* a sharded adapter's */
+    u_char                     to[NGX_WS_GATHER_ID_MAX];
 } ngx_ws_gather_t;
 
 
@@ -77,12 +79,14 @@ static ngx_uint_t   ngx_ws_gathers_init;
 
 /*
  * A request of type 0, 1 or 5 on <prefix>-request#<nsp>#, in the host's
- * Redis worker.  publish() sends the answer when it is complete.
+ * Redis worker, or a sharded adapter's FETCH_SOCKETS (its data, and to:
+ * the uid of the member that asked).  publish() sends the answer when it
+ * is complete.
  */
 
 void
 ngx_ws_gather_start(ngx_ws_bytes_t *nsp, ngx_uint_t type, u_char *p,
-    size_t len, ngx_pool_t *pool)
+    size_t len, ngx_ws_bytes_t *to, ngx_pool_t *pool)
 {
     ngx_str_t              id;
     ngx_ws_op_t            op;
@@ -92,7 +96,9 @@ ngx_ws_gather_start(ngx_ws_bytes_t *nsp, ngx_uint_t type, u_char *p,
 
     n = ngx_ws_nsp_find(nsp->data, nsp->len);
 
-    if (n == NULL || !ngx_ws_json_valid(p, p + len)) {
+    if (n == NULL || !ngx_ws_json_valid(p, p + len)
+        || (to && to->len > NGX_WS_GATHER_ID_MAX))
+    {
         return;
     }
 
@@ -118,6 +124,11 @@ ngx_ws_gather_start(ngx_ws_bytes_t *nsp, ngx_uint_t type, u_char *p,
     g->type = type;
     g->id_len = id.len;
     ngx_memcpy(g->id, id.data, id.len);
+
+    if (to) {
+        g->to_len = to->len;
+        ngx_memcpy(g->to, to->data, to->len);
+    }
     g->nsp.data = (u_char *) (g + 1);
     g->nsp.len = nsp->len;
     ngx_memcpy(g->nsp.data, nsp->data, nsp->len);
@@ -599,7 +610,7 @@ static void
 ngx_ws_gather_finish(ngx_ws_gather_t *g)
 {
     u_char          *body, *p;
-    ngx_ws_bytes_t   nsp;
+    ngx_ws_bytes_t   nsp, to;
 
     if (g->timer.timer_set) {
         ngx_del_timer(&g->timer);
@@ -625,7 +636,10 @@ ngx_ws_gather_finish(ngx_ws_gather_t *g)
         nsp.data = g->nsp.data;
         nsp.len = g->nsp.len;
 
-        ngx_ws_redis_response(&nsp, body, p - body);
+        to.data = g->to;
+        to.len = g->to_len;
+
+        ngx_ws_redis_response(&nsp, &to, body, p - body);
         ngx_free(body);
     }
 

@@ -6,31 +6,42 @@
 
 
 /*
- * The host as one member of a socket.io cluster over Redis pub/sub.
+ * The host's connections to Redis.
  *
- * One worker of the host, elected through the zone, holds two connections
- * to Redis: one publishes, one subscribes.  Every operation the host
- * accepts passes through the log of the zone, which that worker reads like
- * the others: it publishes those that did not come from Redis, in the
- * format of socket.io's Redis adapter.  What the subscription brings is
+ * One worker of the host, elected through the zone, talks to Redis for
+ * all of them: every operation the host accepts passes through the log of
+ * the zone, which that worker reads like the others, and it publishes
+ * those that did not come from Redis; what its subscriptions bring is
  * decoded once and published into the log like a push, marked as from
  * Redis.  So local delivery never waits for Redis, the host counts once
- * among the adapter's servers, and its own messages come back to no one.
+ * among the adapters' servers, and its own messages come back to no one.
+ * What the messages are is the classic adapter's (ngx_ws_classic.c) or
+ * the sharded one's (ngx_ws_shard.c).
+ *
+ * To each Redis node, two connections: one publishes, one subscribes.
+ * The classic adapter needs one node: PUBLISH reaches a whole Redis
+ * Cluster from any of its nodes.  The sharded one publishes and subscribes
+ * on the node that serves the channel's hash slot: the first node says
+ * which node serves which slots (CLUSTER SLOTS; a server without cluster
+ * support serves them all), a MOVED reply sends a command to the node it
+ * names and has the map read again, and a channel whose slot moved is
+ * subscribed anew where it went.
  *
  * The connections are nginx's own, driven by the event loop; hiredis
  * formats the commands and parses the replies (its reader and formatter
  * only: the async API of Debian's hiredis 0.14 would abort on message
- * types it does not know).  No call blocks: the address is resolved when
- * the configuration loads, connects are non-blocking with a timeout, and
- * a lost connection is retried with a growing, jittered delay.
+ * types it does not know, smessage among them).  No call blocks: the
+ * address is resolved when the configuration loads, the nodes a cluster
+ * names are addresses, connects are non-blocking with a timeout, and a
+ * lost connection is retried with a growing, jittered delay.
  */
 
 
 #include <signal.h>
-#include <hiredis/hiredis.h>
 
 #include "ngx_ws.h"
 #include "ngx_ws_adapter.h"
+#include "ngx_ws_redis.h"
 
 
 #define NGX_WS_REDIS_READ        16384
@@ -38,61 +49,43 @@
 #define NGX_WS_REDIS_BACKOFF     100
 
 
-typedef struct {
-    ngx_peer_connection_t      peer;
-    redisReader               *reader;
-    u_char                    *out;
-    size_t                     out_len;
-    size_t                     out_pos;
-    size_t                     out_size;
-    ngx_event_t                retry;
-    ngx_uint_t                 attempts;
-    ngx_uint_t                 expect;         /* subscriptions unconfirmed */
-    const char                *name;
-    unsigned                   subscriber:1;
-    unsigned                   connected:1;
-    unsigned                   up:1;
-    unsigned                   reported:1;     /* its failure was logged */
-} ngx_ws_redis_link_t;
-
-
 static void ngx_ws_redis_check_handler(ngx_event_t *ev);
+static void ngx_ws_redis_start(void);
+static ngx_ws_redis_node_t *ngx_ws_redis_node(struct sockaddr *sa,
+    socklen_t socklen);
 static void ngx_ws_redis_connect(ngx_ws_redis_link_t *l);
 static void ngx_ws_redis_setup(ngx_ws_redis_link_t *l);
+static void ngx_ws_redis_setup_classic(ngx_ws_redis_link_t *l);
 static void ngx_ws_redis_write_handler(ngx_event_t *wev);
 static void ngx_ws_redis_read_handler(ngx_event_t *rev);
-static ngx_int_t ngx_ws_redis_flush(ngx_ws_redis_link_t *l);
-static ngx_int_t ngx_ws_redis_command(ngx_ws_redis_link_t *l, int argc,
-    const char **argv, const size_t *argvlen);
+static ngx_int_t ngx_ws_redis_append(u_char **buf, size_t *len,
+    size_t *pos, size_t *size, u_char *data, size_t n);
 static void ngx_ws_redis_reply(ngx_ws_redis_link_t *l, redisReply *reply);
-static void ngx_ws_redis_message(redisReply *channel, redisReply *payload);
+static void ngx_ws_redis_published(ngx_ws_redis_link_t *l,
+    redisReply *reply);
+static void ngx_ws_redis_pushed(ngx_ws_redis_link_t *l, redisReply *reply);
+static ngx_uint_t ngx_ws_redis_is(redisReply *r, const char *s);
 static void ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why);
 static void ngx_ws_redis_close(ngx_ws_redis_link_t *l);
 static void ngx_ws_redis_retry_handler(ngx_event_t *ev);
-static void ngx_ws_redis_state(void);
-static ngx_int_t ngx_ws_redis_publish(ngx_str_t *channel, u_char *data,
-    size_t len);
-static ngx_str_t *ngx_ws_redis_channel(ngx_pool_t *pool, const char *kind,
-    ngx_ws_bytes_t *nsp);
-static void ngx_ws_redis_answer(ngx_ws_bytes_t *nsp, unsigned type,
-    redisReply *payload, ngx_pool_t *pool);
-static void ngx_ws_redis_respond(ngx_ws_bytes_t *nsp, ngx_uint_t type,
-    ngx_ws_bytes_t *request_id, const char *rest, ngx_pool_t *pool);
 
 
-static ngx_ws_redis_conf_t  *ngx_ws_redis_conf;
-static ngx_ws_redis_link_t   ngx_ws_redis_pub;
-static ngx_ws_redis_link_t   ngx_ws_redis_sub;
+ngx_ws_redis_conf_t         *ngx_ws_redis_conf;
+ngx_ws_redis_node_t         *ngx_ws_redis_nodes[NGX_WS_REDIS_NODES];
+ngx_uint_t                   ngx_ws_redis_nnodes;
+ngx_uint_t                   ngx_ws_redis_elected;
+
 static ngx_event_t           ngx_ws_redis_check;
 
 /* what nginx's debug log of a timer reads as its connection */
 static ngx_connection_t      ngx_ws_redis_dumb;
-static ngx_uint_t            ngx_ws_redis_elected;
 
 
 /*
- * ws_redis address [user=name] [password=secret] [db=n] [prefix=name];
- * address is host:port (6379 by default) or unix:/path.
+ * ws_redis address [user=name] [password=secret] [db=n] [prefix=name]
+ *          [backoff=time] [sharded];
+ * address is host:port (6379 by default) or unix:/path; with sharded, a
+ * node of a Redis Cluster will do.
  */
 
 char *
@@ -179,6 +172,11 @@ ngx_ws_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (v.len == 7 && ngx_strncmp(v.data, "sharded", 7) == 0) {
+            rcf->sharded = 1;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\" of ws_redis", &v);
         return NGX_CONF_ERROR;
@@ -212,19 +210,8 @@ ngx_ws_redis_init(ngx_cycle_t *cycle)
 
     ngx_ws_redis_conf = wmcf->redis;
 
-    ngx_ws_redis_pub.name = "publisher";
-    ngx_ws_redis_sub.name = "subscriber";
-    ngx_ws_redis_sub.subscriber = 1;
-
-    ngx_ws_redis_pub.retry.handler = ngx_ws_redis_retry_handler;
-    ngx_ws_redis_pub.retry.data = &ngx_ws_redis_pub;
-    ngx_ws_redis_pub.retry.log = cycle->log;
-    ngx_ws_redis_pub.retry.cancelable = 1;
-
-    ngx_ws_redis_sub.retry.handler = ngx_ws_redis_retry_handler;
-    ngx_ws_redis_sub.retry.data = &ngx_ws_redis_sub;
-    ngx_ws_redis_sub.retry.log = cycle->log;
-    ngx_ws_redis_sub.retry.cancelable = 1;
+    /* every worker keeps the host's set of rooms up to date */
+    ngx_ws_shard_rooms = ngx_ws_redis_conf->sharded;
 
     ngx_ws_redis_dumb.fd = (ngx_socket_t) -1;
 
@@ -232,6 +219,8 @@ ngx_ws_redis_init(ngx_cycle_t *cycle)
     ngx_ws_redis_check.data = &ngx_ws_redis_dumb;
     ngx_ws_redis_check.log = cycle->log;
     ngx_ws_redis_check.cancelable = 1;
+
+    ngx_ws_slots_init(cycle, &ngx_ws_redis_dumb);
 
     ngx_post_event(&ngx_ws_redis_check, &ngx_posted_events);
 
@@ -263,8 +252,7 @@ ngx_ws_redis_check_handler(ngx_event_t *ev)
                           &ngx_ws_redis_conf->url);
 
             ngx_ws_redis_elected = 1;
-            ngx_ws_redis_connect(&ngx_ws_redis_pub);
-            ngx_ws_redis_connect(&ngx_ws_redis_sub);
+            ngx_ws_redis_start();
         }
     }
 
@@ -272,26 +260,61 @@ ngx_ws_redis_check_handler(ngx_event_t *ev)
 }
 
 
+static void
+ngx_ws_redis_start(void)
+{
+    ngx_ws_redis_node_t  *node;
+    ngx_ws_redis_conf_t  *rcf;
+
+    rcf = ngx_ws_redis_conf;
+
+    if (rcf->sharded && ngx_ws_slots_start() != NGX_OK) {
+        return;
+    }
+
+    node = ngx_ws_redis_node(rcf->addr->sockaddr, rcf->addr->socklen);
+    if (node == NULL) {
+        return;
+    }
+
+    node->name = rcf->addr->name;
+
+    ngx_ws_redis_connect(&node->pub);
+    ngx_ws_redis_connect(&node->sub);
+}
+
+
 void
 ngx_ws_redis_exit(void)
 {
-    ngx_ws_redis_link_t  *l;
     ngx_uint_t            i;
+    ngx_ws_redis_node_t  *node;
 
     if (ngx_ws_redis_conf == NULL) {
         return;
     }
 
-    for (i = 0; i < 2; i++) {
-        l = i ? &ngx_ws_redis_sub : &ngx_ws_redis_pub;
+    for (i = 0; i < ngx_ws_redis_nnodes; i++) {
+        node = ngx_ws_redis_nodes[i];
 
-        ngx_ws_redis_close(l);
+        ngx_ws_redis_close(&node->pub);
+        ngx_ws_redis_close(&node->sub);
 
-        if (l->out) {
-            ngx_free(l->out);
-            l->out = NULL;
+        if (node->pub.retry.timer_set) {
+            ngx_del_timer(&node->pub.retry);
         }
+
+        if (node->sub.retry.timer_set) {
+            ngx_del_timer(&node->sub.retry);
+        }
+
+        ngx_free(node->pub.out);
+        ngx_free(node->pub.pend);
+        ngx_free(node->sub.out);
+        ngx_free(node);
     }
+
+    ngx_ws_redis_nnodes = 0;
 
     if (ngx_ws_redis_elected && ngx_ws_worker.sh) {
         /* another worker takes over at its next look */
@@ -303,20 +326,118 @@ ngx_ws_redis_exit(void)
 }
 
 
+/* The node at an address: known, or new (and connected to). */
+
+static ngx_ws_redis_node_t *
+ngx_ws_redis_node(struct sockaddr *sa, socklen_t socklen)
+{
+    ngx_uint_t            i;
+    ngx_ws_redis_link_t  *l;
+    ngx_ws_redis_node_t  *node;
+
+    for (i = 0; i < ngx_ws_redis_nnodes; i++) {
+        node = ngx_ws_redis_nodes[i];
+
+        if (ngx_cmp_sockaddr(&node->sockaddr.sockaddr, node->socklen, sa,
+                             socklen, 1)
+            == NGX_OK)
+        {
+            return node;
+        }
+    }
+
+    if (ngx_ws_redis_nnodes == NGX_WS_REDIS_NODES
+        || socklen > sizeof(ngx_sockaddr_t))
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws: redis: more than %d nodes", NGX_WS_REDIS_NODES);
+        return NULL;
+    }
+
+    node = ngx_calloc(sizeof(ngx_ws_redis_node_t), ngx_cycle->log);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->index = ngx_ws_redis_nnodes;
+    node->socklen = socklen;
+    ngx_memcpy(&node->sockaddr, sa, socklen);
+
+    node->name.data = node->text;
+    node->name.len = ngx_sock_ntop(sa, socklen, node->text,
+                                   NGX_SOCKADDR_STRLEN, 1);
+
+    for (i = 0; i < 2; i++) {
+        l = i ? &node->sub : &node->pub;
+
+        l->node = node;
+        l->name = i ? "subscriber" : "publisher";
+        l->subscriber = i;
+        l->retry.handler = ngx_ws_redis_retry_handler;
+        l->retry.data = l;
+        l->retry.log = ngx_cycle->log;
+        l->retry.cancelable = 1;
+    }
+
+    ngx_ws_redis_nodes[ngx_ws_redis_nnodes++] = node;
+
+    if (node->index) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws: redis node %V joins", &node->name);
+
+        ngx_ws_redis_connect(&node->pub);
+        ngx_ws_redis_connect(&node->sub);
+    }
+
+    return node;
+}
+
+
+/* A node that a cluster names "ip:port" ("" for the one asked). */
+
+ngx_ws_redis_node_t *
+ngx_ws_redis_node_text(u_char *text, size_t len, ngx_ws_redis_node_t *asked)
+{
+    ngx_addr_t   addr;
+    ngx_pool_t  *pool;
+    ngx_ws_redis_node_t  *node;
+
+    pool = ngx_create_pool(512, ngx_cycle->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    node = NULL;
+
+    if (ngx_parse_addr_port(pool, &addr, text, len) == NGX_OK) {
+        node = ngx_ws_redis_node(addr.sockaddr, addr.socklen);
+
+    } else if (asked) {
+        node = asked;
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws: redis names a node \"%*s\" that is no address",
+                      len, text);
+    }
+
+    ngx_destroy_pool(pool);
+
+    return node;
+}
+
+
 static void
 ngx_ws_redis_connect(ngx_ws_redis_link_t *l)
 {
-    ngx_int_t             rc;
-    ngx_connection_t     *c;
-    ngx_ws_redis_conf_t  *rcf;
-
-    rcf = ngx_ws_redis_conf;
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
 
     ngx_memzero(&l->peer, sizeof(ngx_peer_connection_t));
 
-    l->peer.sockaddr = rcf->addr->sockaddr;
-    l->peer.socklen = rcf->addr->socklen;
-    l->peer.name = &rcf->addr->name;
+    l->peer.sockaddr = &l->node->sockaddr.sockaddr;
+    l->peer.socklen = l->node->socklen;
+    l->peer.name = &l->node->name;
     l->peer.get = ngx_event_get_peer;
     l->peer.log = ngx_cycle->log;
     l->peer.log_error = NGX_ERROR_ERR;
@@ -326,10 +447,10 @@ ngx_ws_redis_connect(ngx_ws_redis_link_t *l)
     l->expect = 0;
     l->out_len = 0;
     l->out_pos = 0;
+    l->pend_len = 0;
+    l->pend_pos = 0;
 
-    ngx_ws_worker.sh->redis_state = ngx_ws_redis_pub.up && ngx_ws_redis_sub.up
-                                    ? NGX_WS_REDIS_UP
-                                    : NGX_WS_REDIS_CONNECTING;
+    ngx_ws_redis_state();
 
     rc = ngx_event_connect_peer(&l->peer);
 
@@ -363,19 +484,19 @@ ngx_ws_redis_connect(ngx_ws_redis_link_t *l)
 }
 
 
-/* AUTH and SELECT, then for a subscriber the channels of every namespace */
+/*
+ * AUTH and SELECT; then a publisher of the sharded adapter asks for the
+ * map of the slots, and a subscriber subscribes.
+ */
 
 static void
 ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
 {
-    u_char               db[NGX_INT_T_LEN];
-    size_t               len[3];
-    ngx_str_t           *ch;
-    ngx_uint_t           i;
-    ngx_pool_t          *pool;
-    const char          *argv[3];
-    ngx_ws_bytes_t       nsp;
-    ngx_ws_redis_conf_t *rcf;
+    u_char                db[NGX_INT_T_LEN];
+    size_t                len[3];
+    ngx_uint_t            i;
+    const char           *argv[3];
+    ngx_ws_redis_conf_t  *rcf;
 
     rcf = ngx_ws_redis_conf;
 
@@ -392,7 +513,8 @@ ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
         argv[i] = (const char *) rcf->password.data;
         len[i++] = rcf->password.len;
 
-        (void) ngx_ws_redis_command(l, (int) i, argv, len);
+        (void) ngx_ws_redis_command(l, NGX_WS_REDIS_SETUP, (int) i, argv,
+                                    len);
     }
 
     if (rcf->db) {
@@ -401,12 +523,45 @@ ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
         argv[1] = (const char *) db;
         len[1] = ngx_sprintf(db, "%ui", rcf->db) - db;
 
-        (void) ngx_ws_redis_command(l, 2, argv, len);
+        (void) ngx_ws_redis_command(l, NGX_WS_REDIS_SETUP, 2, argv, len);
+    }
+
+    if (!rcf->sharded) {
+        if (l->subscriber) {
+            ngx_ws_redis_setup_classic(l);
+        }
+
+        return;
     }
 
     if (!l->subscriber) {
+        if (!ngx_ws_slots_known) {
+            argv[0] = "CLUSTER";
+            len[0] = 7;
+            argv[1] = "SLOTS";
+            len[1] = 5;
+
+            (void) ngx_ws_redis_command(l, NGX_WS_REDIS_MAP, 2, argv, len);
+        }
+
         return;
     }
+
+    ngx_ws_slots_setup(l);
+}
+
+
+/* the classic adapter: every namespace's broadcasts and requests */
+
+static void
+ngx_ws_redis_setup_classic(ngx_ws_redis_link_t *l)
+{
+    size_t           len[2];
+    ngx_str_t       *ch;
+    ngx_uint_t       i;
+    ngx_pool_t      *pool;
+    const char      *argv[2];
+    ngx_ws_bytes_t   nsp;
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
@@ -431,7 +586,9 @@ ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
         argv[1] = (const char *) ch->data;
         len[1] = ch->len;
 
-        if (ngx_ws_redis_command(l, 2, argv, len) == NGX_OK) {
+        if (ngx_ws_redis_command(l, NGX_WS_REDIS_SETUP, 2, argv, len)
+            == NGX_OK)
+        {
             l->expect++;
         }
 
@@ -445,7 +602,9 @@ ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
         argv[1] = (const char *) ch->data;
         len[1] = ch->len;
 
-        if (ngx_ws_redis_command(l, 2, argv, len) == NGX_OK) {
+        if (ngx_ws_redis_command(l, NGX_WS_REDIS_SETUP, 2, argv, len)
+            == NGX_OK)
+        {
             l->expect++;
         }
     }
@@ -456,7 +615,7 @@ ngx_ws_redis_setup(ngx_ws_redis_link_t *l)
 
 /* <prefix><kind><nsp>#, with one more byte for a pattern's "*" */
 
-static ngx_str_t *
+ngx_str_t *
 ngx_ws_redis_channel(ngx_pool_t *pool, const char *kind, ngx_ws_bytes_t *nsp)
 {
     u_char     *p;
@@ -488,45 +647,105 @@ ngx_ws_redis_channel(ngx_pool_t *pool, const char *kind, ngx_ws_bytes_t *nsp)
 }
 
 
-static ngx_int_t
-ngx_ws_redis_command(ngx_ws_redis_link_t *l, int argc, const char **argv,
-    const size_t *argvlen)
+ngx_str_t *
+ngx_ws_redis_prefix(void)
 {
-    u_char  *buf;
-    char    *cmd;
-    int      len;
-    size_t   size;
+    return &ngx_ws_redis_conf->prefix;
+}
+
+
+ngx_int_t
+ngx_ws_redis_command(ngx_ws_redis_link_t *l, ngx_uint_t kind, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int        len;
+    char      *cmd;
+    ngx_int_t  rc;
 
     len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0) {
         return NGX_ERROR;
     }
 
-    if (l->out_len + len > l->out_size) {
-        size = ngx_max(2 * l->out_size, l->out_len + len);
-        size = ngx_max(size, 4096);
+    rc = ngx_ws_redis_queue(l, kind, (u_char *) cmd, len);
 
-        buf = ngx_alloc(size, ngx_cycle->log);
-        if (buf == NULL) {
-            redisFreeCommand(cmd);
+    redisFreeCommand(cmd);
+
+    return rc;
+}
+
+
+/* a formatted command to send, noted if its reply has to be told apart */
+
+ngx_int_t
+ngx_ws_redis_queue(ngx_ws_redis_link_t *l, ngx_uint_t kind, u_char *cmd,
+    size_t len)
+{
+    u_char  head[1 + sizeof(size_t)];
+
+    if (ngx_ws_redis_append(&l->out, &l->out_len, &l->out_pos, &l->out_size,
+                            cmd, len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (l->subscriber || !ngx_ws_redis_conf->sharded) {
+        return NGX_OK;
+    }
+
+    if (kind != NGX_WS_REDIS_PUBLISHED) {
+        len = 0;
+    }
+
+    head[0] = (u_char) kind;
+    ngx_memcpy(head + 1, &len, sizeof(size_t));
+
+    if (ngx_ws_redis_append(&l->pend, &l->pend_len, &l->pend_pos,
+                            &l->pend_size, head, sizeof(head))
+        != NGX_OK
+        || ngx_ws_redis_append(&l->pend, &l->pend_len, &l->pend_pos,
+                               &l->pend_size, cmd, len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* bytes added to a buffer whose start (before pos) is consumed */
+
+static ngx_int_t
+ngx_ws_redis_append(u_char **buf, size_t *len, size_t *pos, size_t *size,
+    u_char *data, size_t n)
+{
+    u_char  *b;
+    size_t   s;
+
+    if (*len + n > *size) {
+        s = ngx_max(2 * *size, *len - *pos + n);
+        s = ngx_max(s, 4096);
+
+        b = ngx_alloc(s, ngx_cycle->log);
+        if (b == NULL) {
             return NGX_ERROR;
         }
 
-        if (l->out) {
-            ngx_memcpy(buf, l->out + l->out_pos, l->out_len - l->out_pos);
-            ngx_free(l->out);
+        if (*buf) {
+            ngx_memcpy(b, *buf + *pos, *len - *pos);
+            ngx_free(*buf);
         }
 
-        l->out_len -= l->out_pos;
-        l->out_pos = 0;
-        l->out = buf;
-        l->out_size = size;
+        *len -= *pos;
+        *pos = 0;
+        *buf = b;
+        *size = s;
     }
 
-    ngx_memcpy(l->out + l->out_len, cmd, len);
-    l->out_len += len;
-
-    redisFreeCommand(cmd);
+    ngx_memcpy(*buf + *len, data, n);
+    *len += n;
 
     return NGX_OK;
 }
@@ -587,7 +806,7 @@ ngx_ws_redis_write_handler(ngx_event_t *wev)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_ws_redis_flush(ngx_ws_redis_link_t *l)
 {
     ssize_t            n;
@@ -678,329 +897,159 @@ ngx_ws_redis_read_handler(ngx_event_t *rev)
 static void
 ngx_ws_redis_reply(ngx_ws_redis_link_t *l, redisReply *reply)
 {
-    redisReply  **e;
+    if (!l->subscriber && ngx_ws_redis_conf->sharded) {
+        ngx_ws_redis_published(l, reply);
+        return;
+    }
 
     if (reply->type == REDIS_REPLY_ERROR) {
+        if (l->subscriber && ngx_ws_redis_conf->sharded
+            && ngx_ws_slots_moved(reply, NULL, 0))
+        {
+            return;
+        }
+
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "ws: redis %s: %*s", l->name, (size_t) reply->len,
-                      reply->str);
+                      "ws: redis %V %s: %*s", &l->node->name, l->name,
+                      (size_t) reply->len, reply->str);
         ngx_ws_redis_down(l, "an error reply");
         return;
     }
 
-    if (!l->subscriber || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements < 3)
+    if (l->subscriber && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 3
+        && reply->element[0]->type == REDIS_REPLY_STRING)
     {
-        /* OK, a PUBLISH's count of receivers */
+        ngx_ws_redis_pushed(l, reply);
+    }
+
+    /* else OK, a PUBLISH's count of receivers */
+}
+
+
+/* A reply to a sharded publisher: to what, its first pending command. */
+
+static void
+ngx_ws_redis_published(ngx_ws_redis_link_t *l, redisReply *reply)
+{
+    u_char      *cmd;
+    size_t       len;
+    ngx_uint_t   kind;
+
+    if (l->pend_len - l->pend_pos < 1 + sizeof(size_t)) {
+        ngx_ws_redis_down(l, "a reply to no command");
         return;
     }
+
+    kind = l->pend[l->pend_pos];
+    ngx_memcpy(&len, l->pend + l->pend_pos + 1, sizeof(size_t));
+    cmd = l->pend + l->pend_pos + 1 + sizeof(size_t);
+
+    /* the bytes stay where they are until the next command is queued */
+
+    l->pend_pos += 1 + sizeof(size_t) + len;
+
+    if (l->pend_pos == l->pend_len) {
+        l->pend_pos = 0;
+        l->pend_len = 0;
+    }
+
+    if (kind == NGX_WS_REDIS_MAP) {
+        if (reply->type == REDIS_REPLY_ARRAY) {
+            ngx_ws_slots_map(reply, l->node);
+
+        } else if (!ngx_ws_slots_known) {
+            /* no cluster: the one server serves every slot */
+            ngx_ws_slots_map_all(l->node);
+        }
+
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    if (kind == NGX_WS_REDIS_PUBLISHED && ngx_ws_slots_moved(reply, cmd, len))
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "ws: redis %V %s: %*s", &l->node->name, l->name,
+                  (size_t) reply->len, reply->str);
+
+    if (kind == NGX_WS_REDIS_PUBLISHED) {
+        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
+        return;
+    }
+
+    ngx_ws_redis_down(l, "an error reply");
+}
+
+
+/* What a subscription brings, and what confirms one. */
+
+static void
+ngx_ws_redis_pushed(ngx_ws_redis_link_t *l, redisReply *reply)
+{
+    redisReply          **e;
 
     e = reply->element;
 
-    if (e[0]->type != REDIS_REPLY_STRING) {
+    if (ngx_ws_redis_is(e[0], "smessage")) {
+        if (e[1]->type == REDIS_REPLY_STRING
+            && e[2]->type == REDIS_REPLY_STRING)
+        {
+            ngx_ws_shard_message((u_char *) e[1]->str, e[1]->len,
+                                 (u_char *) e[2]->str, e[2]->len);
+        }
+
         return;
     }
 
-    if (e[0]->len == 8 && ngx_strncmp(e[0]->str, "pmessage", 8) == 0
-        && reply->elements == 4)
+    if (ngx_ws_redis_is(e[0], "pmessage") && reply->elements == 4) {
+        ngx_ws_classic_message(e[2], e[3]);
+        return;
+    }
+
+    if (ngx_ws_redis_is(e[0], "message")) {
+        ngx_ws_classic_message(e[1], e[2]);
+        return;
+    }
+
+    if (ngx_ws_redis_is(e[0], "psubscribe")
+        || ngx_ws_redis_is(e[0], "subscribe")
+        || ngx_ws_redis_is(e[0], "ssubscribe"))
     {
-        ngx_ws_redis_message(e[2], e[3]);
-        return;
-    }
-
-    if (e[0]->len == 7 && ngx_strncmp(e[0]->str, "message", 7) == 0) {
-        ngx_ws_redis_message(e[1], e[2]);
-        return;
-    }
-
-    if ((e[0]->len == 10 && ngx_strncmp(e[0]->str, "psubscribe", 10) == 0)
-        || (e[0]->len == 9 && ngx_strncmp(e[0]->str, "subscribe", 9) == 0))
-    {
-        if (l->expect && --l->expect == 0) {
+        if (l->expect && --l->expect == 0 && !l->up) {
             l->up = 1;
             l->reported = 0;
 
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                          "ws: redis at %V: subscribed",
-                          &ngx_ws_redis_conf->url);
-
-            ngx_ws_redis_state();
+                          "ws: redis at %V: subscribed", &l->node->name);
         }
+
+        ngx_ws_redis_state();
+        return;
+    }
+
+    if (ngx_ws_redis_is(e[0], "sunsubscribe")
+        && e[1]->type == REDIS_REPLY_STRING)
+    {
+        ngx_ws_slots_unsubscribed(l, (u_char *) e[1]->str, e[1]->len);
     }
 }
 
 
-/*
- * A broadcast of another member, or a request: into the log, like a push
- * answered here, marked so that it does not go back to Redis.
- */
-
-static void
-ngx_ws_redis_message(redisReply *channel, redisReply *payload)
+static ngx_uint_t
+ngx_ws_redis_is(redisReply *r, const char *s)
 {
-    size_t               plen;
-    unsigned             type;
-    ngx_uint_t           matched;
-    ngx_pool_t          *pool;
-    ngx_ws_op_t          op;
-    const char          *reason;
-    ngx_ws_bytes_t       uid, nsp;
-    ngx_ws_redis_conf_t *rcf;
+    size_t  len;
 
-    if (channel->type != REDIS_REPLY_STRING
-        || payload->type != REDIS_REPLY_STRING)
-    {
-        return;
-    }
+    len = ngx_strlen(s);
 
-    rcf = ngx_ws_redis_conf;
-    plen = rcf->prefix.len;
-
-    if ((size_t) channel->len <= plen
-        || ngx_strncmp(channel->str, rcf->prefix.data, plen) != 0)
-    {
-        return;
-    }
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    ngx_memzero(&uid, sizeof(ngx_ws_bytes_t));
-
-    if (channel->str[plen] == '-') {
-
-        /* <prefix>-request#<nsp>#: the namespace is in the channel */
-
-        if ((size_t) channel->len < plen + sizeof("-request##") - 1) {
-            ngx_destroy_pool(pool);
-            return;
-        }
-
-        nsp.data = (u_char *) channel->str + plen + sizeof("-request#") - 1;
-        nsp.len = channel->len - plen - (sizeof("-request#") - 1) - 1;
-
-        reason = ngx_ws_adapter_request((u_char *) payload->str,
-                                        payload->len, &nsp, &op, &type,
-                                        &uid, ngx_ws_pool_alloc, pool);
-
-        if (reason
-            && (type == NGX_WS_ADAPTER_SOCKETS
-                || type == NGX_WS_ADAPTER_ALL_ROOMS
-                || type == NGX_WS_ADAPTER_REMOTE_FETCH))
-        {
-            if (uid.len != NGX_WS_REDIS_UID_LEN
-                || ngx_memcmp(uid.data, ngx_ws_worker.sh->uid,
-                              NGX_WS_REDIS_UID_LEN) != 0)
-            {
-                ngx_ws_gather_start(&nsp, type, (u_char *) payload->str,
-                                    payload->len, pool);
-            }
-
-            ngx_destroy_pool(pool);
-            return;
-        }
-
-        if (reason
-            && (type == NGX_WS_ADAPTER_SERVER_SIDE_EMIT
-                || type == NGX_WS_ADAPTER_BROADCAST))
-        {
-            ngx_ws_redis_answer(&nsp, type, payload, pool);
-            ngx_destroy_pool(pool);
-            return;
-        }
-
-    } else {
-        reason = ngx_ws_adapter_decode((u_char *) payload->str, payload->len,
-                                       &op, &uid, NULL, ngx_ws_pool_alloc,
-                                       pool);
-
-        /*
-         * "<prefix>#<nsp>#...": the adapter of that namespace ignores a
-         * packet of another one, and so do we
-         */
-
-        if (reason == NULL
-            && ((size_t) channel->len < plen + op.nsp.len + 2
-                || channel->str[plen] != '#'
-                || ngx_memcmp(channel->str + plen + 1, op.nsp.data,
-                              op.nsp.len) != 0
-                || channel->str[plen + 1 + op.nsp.len] != '#'))
-        {
-            reason = "a packet of another namespace";
-        }
-    }
-
-    if (reason) {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "ws redis: message on \"%*s\" ignored",
-                       (size_t) channel->len, channel->str);
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "ws redis: %s", reason);
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    if (uid.len == NGX_WS_REDIS_UID_LEN
-        && ngx_memcmp(uid.data, ngx_ws_worker.sh->uid,
-                      NGX_WS_REDIS_UID_LEN) == 0)
-    {
-        /* our own, back from Redis */
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    op.flags |= NGX_WS_OP_FROM_REDIS;
-
-    (void) ngx_ws_broker_publish(&op, pool, &matched);
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "ws redis: op %ui from \"%*s\" applied",
-                   (ngx_uint_t) op.type, (size_t) channel->len,
-                   channel->str);
-
-    ngx_destroy_pool(pool);
-}
-
-
-/*
- * The requests of a Node server this host answers so that it does not
- * wait for a timeout: a serverSideEmit with an ack (nginx has no
- * server-side listeners: acknowledged with no argument), and a broadcast
- * with acks (delivered here like any broadcast, its clients' acks not
- * collected: the client count answered is 0).
- */
-
-static void
-ngx_ws_redis_answer(ngx_ws_bytes_t *nsp, unsigned type, redisReply *payload,
-    ngx_pool_t *pool)
-{
-    u_char          *p, *end, *v, *v_end;
-    ngx_uint_t       matched;
-    ngx_ws_op_t      op;
-    const char      *reason;
-    ngx_ws_bytes_t   uid, id;
-
-    p = (u_char *) payload->str;
-    end = p + payload->len;
-
-    if (type == NGX_WS_ADAPTER_SERVER_SIDE_EMIT) {
-
-        /* JSON; msgpack (binary arguments) goes unanswered */
-
-        if (!ngx_ws_json_valid(p, end)) {
-            return;
-        }
-
-        v = ngx_ws_json_member(p, end, "requestId", &v_end);
-
-        if (v == NULL || *v != '"' || v_end - v < 3) {
-            /* no ack asked for */
-            return;
-        }
-
-        id.data = ngx_pnalloc(pool, v_end - v);
-        if (id.data == NULL) {
-            return;
-        }
-
-        id.len = ngx_ws_json_string_decode(v, v_end, id.data);
-
-        v = ngx_ws_json_member(p, end, "uid", &v_end);
-
-        if (v && v_end - v == NGX_WS_REDIS_UID_LEN + 2
-            && ngx_memcmp(v + 1, ngx_ws_worker.sh->uid,
-                          NGX_WS_REDIS_UID_LEN) == 0)
-        {
-            return;
-        }
-
-        ngx_ws_redis_respond(nsp, NGX_WS_ADAPTER_SERVER_SIDE_EMIT, &id, "",
-                             pool);
-        return;
-    }
-
-    reason = ngx_ws_adapter_broadcast_request(p, payload->len, &op, &uid,
-                                              &id, ngx_ws_pool_alloc, pool);
-    if (reason) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "ws redis: a broadcast request ignored: %s", reason);
-        return;
-    }
-
-    if (uid.len == NGX_WS_REDIS_UID_LEN
-        && ngx_memcmp(uid.data, ngx_ws_worker.sh->uid,
-                      NGX_WS_REDIS_UID_LEN) == 0)
-    {
-        return;
-    }
-
-    op.flags |= NGX_WS_OP_FROM_REDIS;
-
-    (void) ngx_ws_broker_publish(&op, pool, &matched);
-
-    ngx_ws_redis_respond(nsp, NGX_WS_ADAPTER_BROADCAST_COUNT, &id,
-                         ",\"clientCount\":0", pool);
-}
-
-
-/* An answer, JSON, on <prefix>-response#<nsp>#: Node listens there. */
-
-void
-ngx_ws_redis_response(ngx_ws_bytes_t *nsp, u_char *body, size_t len)
-{
-    ngx_str_t   *ch;
-    ngx_pool_t  *pool;
-
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    ch = ngx_ws_redis_channel(pool, "-response#", nsp);
-
-    if (ch == NULL || !ngx_ws_redis_pub.up
-        || ngx_ws_redis_publish(ch, body, len) != NGX_OK)
-    {
-        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
-    }
-
-    ngx_destroy_pool(pool);
-}
-
-
-/* {"type":N,"requestId":"...",rest} on <prefix>-response#<nsp>#, JSON */
-
-static void
-ngx_ws_redis_respond(ngx_ws_bytes_t *nsp, ngx_uint_t type,
-    ngx_ws_bytes_t *request_id, const char *rest, ngx_pool_t *pool)
-{
-    u_char     *body, *p;
-    size_t      len;
-    ngx_str_t  *ch;
-
-    len = sizeof("{\"type\":,\"requestId\":}") + NGX_INT_T_LEN
-          + ngx_ws_json_string_len(request_id->data, request_id->len)
-          + ngx_strlen(rest);
-
-    body = ngx_pnalloc(pool, len);
-    ch = ngx_ws_redis_channel(pool, "-response#", nsp);
-
-    if (body == NULL || ch == NULL) {
-        return;
-    }
-
-    p = ngx_sprintf(body, "{\"type\":%ui,\"requestId\":", type);
-    p = ngx_ws_json_string_write(p, request_id->data, request_id->len);
-    p = ngx_cpymem(p, rest, ngx_strlen(rest));
-    *p++ = '}';
-
-    if (!ngx_ws_redis_pub.up
-        || ngx_ws_redis_publish(ch, body, p - body) != NGX_OK)
-    {
-        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
-    }
+    return (size_t) r->len == len && ngx_strncmp(r->str, s, len) == 0;
 }
 
 
@@ -1013,81 +1062,85 @@ ngx_ws_redis_respond(ngx_ws_bytes_t *nsp, ngx_uint_t type,
 void
 ngx_ws_redis_forward(ngx_ws_op_t *op)
 {
-    u_char               *out;
-    size_t                len;
-    ngx_str_t             ch;
-    ngx_pool_t           *pool;
-    const char           *reason;
-    ngx_ws_redis_conf_t  *rcf;
-
-    if (!ngx_ws_redis_elected || (op->flags & NGX_WS_OP_FROM_REDIS)
+    if (!ngx_ws_redis_elected
         || op->type < NGX_WS_EMIT || op->type > NGX_WS_DISCONNECT)
     {
         return;
     }
 
-    if (!ngx_ws_redis_pub.up) {
-        /* lost: Redis keeps nothing for a member that was away */
-        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
-        return;
+    if (ngx_ws_redis_conf->sharded) {
+        ngx_ws_shard_forward(op);
+
+    } else {
+        ngx_ws_classic_forward(op);
     }
-
-    rcf = ngx_ws_redis_conf;
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    reason = ngx_ws_adapter_encode(op, ngx_ws_worker.sh->uid,
-                                   NGX_WS_REDIS_UID_LEN, &out, &len,
-                                   ngx_ws_pool_alloc, pool);
-    if (reason) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "ws: an operation not published to redis: %s", reason);
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    ch.len = ngx_ws_adapter_channel_len(op, rcf->prefix.data,
-                                        rcf->prefix.len);
-    ch.data = ngx_pnalloc(pool, ch.len);
-
-    if (ch.data == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    (void) ngx_ws_adapter_channel(ch.data, op, rcf->prefix.data,
-                                  rcf->prefix.len);
-
-    if (ngx_ws_redis_publish(&ch, out, len) != NGX_OK) {
-        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
-    }
-
-    ngx_destroy_pool(pool);
 }
 
 
-static ngx_int_t
+/* The answer to a fetchSockets() or an allRooms(), gathered. */
+
+void
+ngx_ws_redis_response(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *to, u_char *body,
+    size_t len)
+{
+    if (to && to->len) {
+        ngx_ws_shard_fetch_response(nsp, to, body, len);
+
+    } else {
+        ngx_ws_classic_response(nsp, body, len);
+    }
+}
+
+
+/*
+ * PUBLISH, or for the sharded adapter SPUBLISH to the node of the
+ * channel's slot.  NGX_ERROR: not sent (Redis is away), for the caller
+ * to count as lost.
+ */
+
+ngx_int_t
 ngx_ws_redis_publish(ngx_str_t *channel, u_char *data, size_t len)
 {
-    size_t       argvlen[3];
-    const char  *argv[3];
+    size_t                argvlen[3];
+    const char           *argv[3];
+    ngx_ws_redis_link_t  *l;
+    ngx_ws_redis_node_t  *node;
 
-    argv[0] = "PUBLISH";
-    argvlen[0] = 7;
+    if (ngx_ws_redis_nnodes == 0) {
+        return NGX_ERROR;
+    }
+
     argv[1] = (const char *) channel->data;
     argvlen[1] = channel->len;
     argv[2] = (const char *) data;
     argvlen[2] = len;
 
-    if (ngx_ws_redis_command(&ngx_ws_redis_pub, 3, argv, argvlen) != NGX_OK) {
+    if (!ngx_ws_redis_conf->sharded) {
+        l = &ngx_ws_redis_nodes[0]->pub;
+        argv[0] = "PUBLISH";
+        argvlen[0] = 7;
+
+    } else {
+        node = ngx_ws_slots_node(channel->data, channel->len);
+
+        if (node == NULL) {
+            return NGX_ERROR;
+        }
+
+        l = &node->pub;
+        argv[0] = "SPUBLISH";
+        argvlen[0] = 8;
+    }
+
+    if (!l->up
+        || ngx_ws_redis_command(l, NGX_WS_REDIS_PUBLISHED, 3, argv, argvlen)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (ngx_ws_redis_flush(&ngx_ws_redis_pub) != NGX_OK) {
-        ngx_ws_redis_down(&ngx_ws_redis_pub, "send() failed");
+    if (ngx_ws_redis_flush(l) != NGX_OK) {
+        ngx_ws_redis_down(l, "send() failed");
         return NGX_ERROR;
     }
 
@@ -1098,28 +1151,47 @@ ngx_ws_redis_publish(ngx_str_t *channel, u_char *data, size_t len)
 static void
 ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why)
 {
+    size_t      len;
     ngx_msec_t  delay;
 
     if (!l->reported) {
         /* once per outage, not per attempt */
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
-                      "ws: redis at %V: %s %s, retrying",
-                      &ngx_ws_redis_conf->url, l->name, why);
+                      "ws: redis at %V: %s %s, retrying", &l->node->name,
+                      l->name, why);
         l->reported = 1;
     }
 
     ngx_ws_redis_close(l);
 
+    /* what was sent and not answered may not have arrived */
+
+    while (l->pend_len - l->pend_pos >= 1 + sizeof(size_t)) {
+        if (l->pend[l->pend_pos] == NGX_WS_REDIS_PUBLISHED) {
+            (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
+        }
+
+        ngx_memcpy(&len, l->pend + l->pend_pos + 1, sizeof(size_t));
+        l->pend_pos += 1 + sizeof(size_t) + len;
+    }
+
     l->connected = 0;
     l->up = 0;
     l->out_len = 0;
     l->out_pos = 0;
+    l->pend_len = 0;
+    l->pend_pos = 0;
 
     (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_reconnects, 1);
     ngx_ws_redis_state();
 
     if (ngx_exiting || ngx_terminate || !ngx_ws_redis_elected) {
         return;
+    }
+
+    if (ngx_ws_slots_known && l->node->index) {
+        /* a node of a cluster gone: its replica may take its slots */
+        ngx_ws_slots_refresh_soon();
     }
 
     /* 100 ms doubling up to the cap, a random half of it added */
@@ -1158,12 +1230,38 @@ ngx_ws_redis_retry_handler(ngx_event_t *ev)
 }
 
 
-static void
+/*
+ * Up: every node that serves slots (the one node of the classic adapter)
+ * publishes and has confirmed its subscriptions.
+ */
+
+void
 ngx_ws_redis_state(void)
 {
-    ngx_ws_worker.sh->redis_state =
-        (ngx_ws_redis_pub.up && ngx_ws_redis_sub.up)
-        ? NGX_WS_REDIS_UP
-        : (ngx_ws_redis_pub.connected || ngx_ws_redis_sub.connected)
-          ? NGX_WS_REDIS_CONNECTING : NGX_WS_REDIS_DOWN;
+    ngx_uint_t            i, up, some;
+    ngx_ws_redis_node_t  *node;
+
+    up = ngx_ws_redis_nnodes > 0
+         && (!ngx_ws_redis_conf->sharded || ngx_ws_slots_known);
+    some = 0;
+
+    for (i = 0; i < ngx_ws_redis_nnodes; i++) {
+        node = ngx_ws_redis_nodes[i];
+
+        if (node->pub.connected || node->sub.connected) {
+            some = 1;
+        }
+
+        if (ngx_ws_redis_conf->sharded ? node->slots == 0 : i > 0) {
+            continue;
+        }
+
+        if (!node->pub.up || !node->sub.up || node->sub.expect) {
+            up = 0;
+        }
+    }
+
+    ngx_ws_worker.sh->redis_state = up ? NGX_WS_REDIS_UP
+                                    : some ? NGX_WS_REDIS_CONNECTING
+                                           : NGX_WS_REDIS_DOWN;
 }

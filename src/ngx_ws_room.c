@@ -61,11 +61,14 @@ ngx_ws_room_join(ngx_ws_socket_t *sock, ngx_str_t *name)
         room->count = 0;
 
         ngx_rbtree_insert(&sock->nsp->rooms, &room->node.node);
+
+        ngx_ws_shard_room(sock->nsp, &room->node.str, 1);
     }
 
     m = ngx_alloc(sizeof(ngx_ws_member_t), ngx_cycle->log);
     if (m == NULL) {
         if (room->count == 0) {
+            ngx_ws_shard_room(sock->nsp, &room->node.str, 0);
             ngx_rbtree_delete(&sock->nsp->rooms, &room->node.node);
             ngx_free(room);
         }
@@ -130,6 +133,7 @@ ngx_ws_member_free(ngx_ws_member_t *m)
     ngx_free(m);
 
     if (--room->count == 0) {
+        ngx_ws_shard_room(nsp, &room->node.str, 0);
         ngx_rbtree_delete(&nsp->rooms, &room->node.node);
         ngx_free(room);
     }

@@ -105,7 +105,7 @@ worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log notice;
+error_log ${prefix}/error.log ${process.env.NGX_WS_LOG_LEVEL || 'notice'};
 
 events {
     worker_connections 8192;
