@@ -5,6 +5,7 @@
 #   make test    install what tests need, build, run every test
 #   make asan    the module built with ASan/UBSan, the nginx tests run under it
 #   make bench   the side-by-side benchmark against Node socket.io
+#   make deb     the Debian package, build/deb/libnginx-mod-http-ws_*.deb
 
 SHELL      := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -28,15 +29,24 @@ FUZZ_SECONDS ?= 10
 FUZZ_RUNS    ?= 10000000
 FUZZ_LONG_SECONDS ?= 3600
 
+# The Debian package (make deb), named after NGX_WS_VERSION.
+DEB_VERSION := $(shell sed -n 's/.*define NGX_WS_VERSION *"\(.*\)"/\1/p' \
+                   src/ngx_ws.h)
+DEB_ARCH    := $(shell dpkg --print-architecture)
+DEB_DIR     := $(BUILD)/deb
+DEB         := $(DEB_DIR)/libnginx-mod-http-ws_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TREE    := config ngx_ws_module.c src debian LICENSE README.md
+
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
               libmsgpack-dev libssl-dev libpcre2-dev zlib1g-dev
-TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
+DEB_PKGS   := $(BUILD_PKGS) debhelper dpkg-dev lintian
+TEST_PKGS  := $(DEB_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
               redis-server
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
-        test-deps clean protocol-suite
+        test-deps clean protocol-suite deb
 
 all: build
 
@@ -245,6 +255,28 @@ fuzz-long: $(FUZZERS)
 asan: test-deps $(ASAN_MODULE)
 	NGX_WS_MODULE=$(ASAN_MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
 	NGX_WS_ASAN=1 prove -I t/lib t/
+
+# ---------------------------------------------------------------- package
+
+# The way Debian builds its nginx module packages (debian/: dh --with nginx)
+# in a copy of the sources under build/deb, so that the tree stays clean;
+# the version is NGX_WS_VERSION, and debian/changelog must say the same.
+deb: $(DEB)
+
+$(DEB): $(MODULE_SRCS) LICENSE README.md $(shell find debian -type f)
+	$(call apt_install,$(DEB_PKGS))
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	[ "$$v" = "$(DEB_VERSION)" ] || { \
+	    echo "debian/changelog is at $$v, NGX_WS_VERSION at" \
+	         "$(DEB_VERSION): add a changelog entry for $(DEB_VERSION)" >&2; \
+	    exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	cp -a $(DEB_TREE) $(DEB_DIR)/src/
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -uc -us > ../build.log 2>&1 \
+	    || { tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+	@dpkg-deb -f $@ Package Version Depends
 
 # ---------------------------------------------------------------- bench
 
