@@ -43,10 +43,10 @@ BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
 DEB_PKGS   := $(BUILD_PKGS) debhelper dpkg-dev lintian
 TEST_PKGS  := $(DEB_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
-              redis-server
+              redis-server debootstrap
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
-        test-deps clean protocol-suite deb
+        test-deps clean protocol-suite deb deb-install
 
 all: build
 
@@ -159,7 +159,7 @@ multi-host: deps build
 
 # Every suite runs whatever the others did; the summary gives each one's
 # result and wall time, and make test fails if any of them failed.
-TEST_SUITES := unit prove e2e fuzz asan
+TEST_SUITES := unit prove e2e fuzz asan deb-install
 
 test: test-deps build
 	@MAKE="$(MAKE)" t/run-suites.sh $(TEST_SUITES)
@@ -256,6 +256,14 @@ asan: test-deps $(ASAN_MODULE)
 	NGX_WS_MODULE=$(ASAN_MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
 	NGX_WS_ASAN=1 prove -I t/lib t/
 
+# The package installed with apt in a fresh Debian 12 root (a debootstrap
+# root made once in build/deb-root), used by a site and socket.io-client.
+deb-install: $(DEB)
+	$(call apt_install,debootstrap perl nodejs)
+	@cd t/e2e && [ -d node_modules ] || \
+	    npm ci --no-audit --no-fund --loglevel=error
+	t/deb-install.sh $(DEB) $(BUILD)/deb-root
+
 # ---------------------------------------------------------------- package
 
 # The way Debian builds its nginx module packages (debian/: dh --with nginx)
@@ -283,5 +291,8 @@ $(DEB): $(MODULE_SRCS) LICENSE README.md $(shell find debian -type f)
 bench: test-deps build
 	@bench/run.sh "$(NGINX_BIN)" "$(MODULE)" "$(BUILD)/bench"
 
+# Not while the install test has something mounted in its root.
 clean:
+	@awk -v d=$(BUILD)/ 'index($$2, d) == 1 { print "mounted: " $$2; f = 1 } \
+	    END { exit f }' /proc/mounts
 	rm -rf $(BUILD)
