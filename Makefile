@@ -40,7 +40,7 @@ DEB_TREE    := config ngx_ws_module.c src debian LICENSE README.md
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
               libmsgpack-dev libssl-dev libpcre2-dev zlib1g-dev
-DEB_PKGS   := $(BUILD_PKGS) debhelper dpkg-dev lintian
+DEB_PKGS   := $(BUILD_PKGS) build-essential debhelper dpkg-dev lintian
 TEST_PKGS  := $(DEB_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
               redis-server debootstrap
