@@ -74,12 +74,14 @@ deps:
 
 # Debian 12 ships npm as a separate package; machines with Node's own npm
 # bundled conflict with it, so npm is installed only when it is missing.
+# A node_modules that is a symlink (a worktree sharing another checkout's
+# install) is left alone: npm ci would empty the directory it points to.
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))
 	@command -v npm >/dev/null || { \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
-	@cd t/e2e && if [ ! -d node_modules ] || \
-	    [ package-lock.json -nt node_modules ]; then \
+	@cd t/e2e && if [ ! -d node_modules ] || { [ ! -L node_modules ] && \
+	    [ package-lock.json -nt node_modules ]; }; then \
 	    npm ci --no-audit --no-fund --loglevel=error; fi
 
 # ---------------------------------------------------------------- module
