@@ -5,6 +5,7 @@
 #   make test    install what tests need, build, run every test
 #   make asan    the module built with ASan/UBSan, the nginx tests run under it
 #   make bench   the side-by-side benchmark against Node socket.io
+#   make deb     the Debian package, build/deb/libnginx-mod-http-ws_*.deb
 
 SHELL      := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -28,15 +29,24 @@ FUZZ_SECONDS ?= 10
 FUZZ_RUNS    ?= 10000000
 FUZZ_LONG_SECONDS ?= 3600
 
+# The Debian package (make deb), named after NGX_WS_VERSION.
+DEB_VERSION := $(shell sed -n 's/.*define NGX_WS_VERSION *"\(.*\)"/\1/p' \
+                   src/ngx_ws.h)
+DEB_ARCH    := $(shell dpkg --print-architecture)
+DEB_DIR     := $(BUILD)/deb
+DEB         := $(DEB_DIR)/libnginx-mod-http-ws_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TREE    := config ngx_ws_module.c src debian LICENSE README.md
+
 # Debian packages: what building needs, and what the tests add on top.
 BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
               libmsgpack-dev libssl-dev libpcre2-dev zlib1g-dev
-TEST_PKGS  := $(BUILD_PKGS) perl curl openssl clang \
+DEB_PKGS   := $(BUILD_PKGS) build-essential debhelper dpkg-dev lintian
+TEST_PKGS  := $(DEB_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
-              redis-server
+              redis-server debootstrap
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
-        test-deps clean protocol-suite
+        test-deps clean protocol-suite deb deb-install
 
 all: build
 
@@ -64,12 +74,14 @@ deps:
 
 # Debian 12 ships npm as a separate package; machines with Node's own npm
 # bundled conflict with it, so npm is installed only when it is missing.
+# A node_modules that is a symlink (a worktree sharing another checkout's
+# install) is left alone: npm ci would empty the directory it points to.
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))
 	@command -v npm >/dev/null || { \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
-	@cd t/e2e && if [ ! -d node_modules ] || \
-	    [ package-lock.json -nt node_modules ]; then \
+	@cd t/e2e && if [ ! -d node_modules ] || { [ ! -L node_modules ] && \
+	    [ package-lock.json -nt node_modules ]; }; then \
 	    npm ci --no-audit --no-fund --loglevel=error; fi
 
 # ---------------------------------------------------------------- module
@@ -149,7 +161,7 @@ multi-host: deps build
 
 # Every suite runs whatever the others did; the summary gives each one's
 # result and wall time, and make test fails if any of them failed.
-TEST_SUITES := unit prove e2e fuzz asan
+TEST_SUITES := unit prove e2e fuzz asan deb-install
 
 test: test-deps build
 	@MAKE="$(MAKE)" t/run-suites.sh $(TEST_SUITES)
@@ -246,10 +258,43 @@ asan: test-deps $(ASAN_MODULE)
 	NGX_WS_MODULE=$(ASAN_MODULE) NGX_WS_NGINX=$(NGINX_BIN) \
 	NGX_WS_ASAN=1 prove -I t/lib t/
 
+# The package installed with apt in a fresh Debian 12 root (a debootstrap
+# root made once in build/deb-root), used by a site and socket.io-client.
+deb-install: $(DEB)
+	$(call apt_install,debootstrap perl nodejs)
+	@cd t/e2e && [ -d node_modules ] || \
+	    npm ci --no-audit --no-fund --loglevel=error
+	t/deb-install.sh $(DEB) $(BUILD)/deb-root
+
+# ---------------------------------------------------------------- package
+
+# The way Debian builds its nginx module packages (debian/: dh --with nginx)
+# in a copy of the sources under build/deb, so that the tree stays clean;
+# the version is NGX_WS_VERSION, and debian/changelog must say the same.
+deb: $(DEB)
+
+$(DEB): $(MODULE_SRCS) LICENSE README.md $(shell find debian -type f)
+	$(call apt_install,$(DEB_PKGS))
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	[ "$$v" = "$(DEB_VERSION)" ] || { \
+	    echo "debian/changelog is at $$v, NGX_WS_VERSION at" \
+	         "$(DEB_VERSION): add a changelog entry for $(DEB_VERSION)" >&2; \
+	    exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	cp -a $(DEB_TREE) $(DEB_DIR)/src/
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -uc -us > ../build.log 2>&1 \
+	    || { tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+	@dpkg-deb -f $@ Package Version Depends
+
 # ---------------------------------------------------------------- bench
 
 bench: test-deps build
 	@bench/run.sh "$(NGINX_BIN)" "$(MODULE)" "$(BUILD)/bench"
 
+# Not while the install test has something mounted in its root.
 clean:
+	@awk -v d=$(BUILD)/ 'index($$2, d) == 1 { print "mounted: " $$2; f = 1 } \
+	    END { exit f }' /proc/mounts
 	rm -rf $(BUILD)

@@ -7,7 +7,7 @@
 # the others did, then prints every suite's result and wall time, and
 # exits non-zero when any suite failed.
 #
-#   t/run-suites.sh unit prove e2e fuzz asan
+#   t/run-suites.sh unit prove e2e fuzz asan deb-install
 #
 # MAKE is the make to run them with (make test passes its own, so that
 # command-line variables reach the suites through MAKEFLAGS).
@@ -42,10 +42,10 @@ mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 echo
 echo "======== make test"
 for i in "${!names[@]}"; do
-    printf '  %-8s %-7s %9s\n' "${names[$i]}" "${results[$i]}" \
+    printf '  %-11s %-7s %9s\n' "${names[$i]}" "${results[$i]}" \
         "$(mmss "${secs[$i]}")"
 done
-printf '  %-8s %-7s %9s\n' all "$([ $failed -eq 0 ] && echo ok || echo FAILED)" \
+printf '  %-11s %-7s %9s\n' all "$([ $failed -eq 0 ] && echo ok || echo FAILED)" \
     "$(mmss $(($(date +%s) - start)))"
 
 exit $failed
