@@ -526,6 +526,7 @@ void ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op,
 #define NGX_WS_RELAY_FRAMES    8
 #define NGX_WS_RELAY_GATHER    9
 #define NGX_WS_RELAY_PART      10
+#define NGX_WS_RELAY_ROOM      11
 
 extern ngx_str_t  ngx_ws_eio_unknown_sid;
 extern ngx_str_t  ngx_ws_eio_bad_request;
@@ -623,6 +624,7 @@ extern ngx_uint_t  ngx_ws_shard_rooms;
 void ngx_ws_shard_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 void ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held);
+void ngx_ws_shard_room_apply(ngx_ws_op_t *op);
 void ngx_ws_shard_rooms_release(ngx_ws_sh_t *sh, ngx_uint_t slot);
 ngx_uint_t ngx_ws_shard_room_held(ngx_str_t *channel);
 void ngx_ws_shard_want_all(void);

@@ -288,6 +288,12 @@ ngx_ws_relay_apply(ngx_ws_op_t *op, ngx_pid_t from)
         return;
     }
 
+    if (op->kind == NGX_WS_RELAY_ROOM) {
+        /* a room new to the host, for its Redis worker */
+        ngx_ws_shard_room_apply(op);
+        return;
+    }
+
     if (op->sid.len != NGX_WS_ID_LEN
         || (op->target && (ngx_pid_t) op->target != ngx_pid))
     {

@@ -15,9 +15,10 @@
  * host must know its rooms, which live in each worker's memory: the zone
  * keeps the set of rooms the host has, a bit per worker, changed when a
  * worker's first member joins a room or its last one leaves.  The Redis
- * worker subscribes to a room's channel as soon as it sees a join for it
- * pass through the log, and gives the channel up once the set says no
- * worker has the room any more.
+ * worker subscribes to a room's channel when the host's first worker has
+ * the room (that worker tells it through the log), or sooner, when a join
+ * this host accepted passes through the log; it gives the channel up once
+ * the set says no worker has the room any more.
  */
 
 
@@ -44,6 +45,7 @@ static ngx_str_t *ngx_ws_shard_room_channel(ngx_pool_t *pool,
     ngx_str_t *nsp, u_char *room, size_t len);
 static void ngx_ws_shard_want_room(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *room,
     ngx_pool_t *pool);
+static void ngx_ws_shard_room_new(ngx_ws_nsp_t *nsp, ngx_str_t *name);
 static void ngx_ws_shard_answer(ngx_ws_adapter_shard_t *m,
     ngx_ws_op_t *op, u_char *p, size_t len, ngx_pool_t *pool);
 static void ngx_ws_shard_respond(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *to,
@@ -149,7 +151,7 @@ void
 ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held)
 {
     uint32_t              hash;
-    ngx_uint_t            i, bit;
+    ngx_uint_t            i, bit, new;
     ngx_ws_sh_t          *sh;
     ngx_ws_worker_t      *w;
     ngx_ws_shard_room_t  *r;
@@ -169,6 +171,7 @@ ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held)
 
     hash = ngx_crc32_short(name->data, name->len);
     bit = w->slot_index;
+    new = 0;
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
@@ -191,6 +194,7 @@ ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held)
             r->len = (uint16_t) name->len;
             ngx_memcpy(r->name, name->data, name->len);
             ngx_rbtree_insert(&sh->rooms, &r->node);
+            new = 1;
         }
 
         r->workers[bit / 8] |= (uint8_t) (1 << (bit % 8));
@@ -211,6 +215,71 @@ ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held)
     }
 
     ngx_shmtx_unlock(&w->shpool->mutex);
+
+    if (new) {
+        ngx_ws_shard_room_new(nsp, name);
+    }
+}
+
+
+/* A room the host did not have: its Redis worker listens on its channel. */
+
+static void
+ngx_ws_shard_room_new(ngx_ws_nsp_t *nsp, ngx_str_t *name)
+{
+    ngx_pid_t        pid;
+    ngx_pool_t      *pool;
+    ngx_ws_op_t      op;
+    ngx_ws_bytes_t   n, room;
+
+    pid = (ngx_pid_t) ngx_ws_worker.sh->redis_pid;
+
+    if (pid == 0) {
+        /* the worker elected next listens on every room the set has */
+        return;
+    }
+
+    n.data = nsp->name.data;
+    n.len = nsp->name.len;
+    room.data = name->data;
+    room.len = name->len;
+
+    if (pid == ngx_pid) {
+        pool = ngx_create_pool(1024, ngx_cycle->log);
+        if (pool) {
+            ngx_ws_shard_want_room(&n, &room, pool);
+            ngx_destroy_pool(pool);
+        }
+
+        return;
+    }
+
+    ngx_memzero(&op, sizeof(ngx_ws_op_t));
+
+    op.type = NGX_WS_RELAY;
+    op.kind = NGX_WS_RELAY_ROOM;
+    op.target = (uint32_t) pid;
+    op.nsp = n;
+    op.packet = room;
+
+    (void) ngx_ws_broker_relay(&op);
+}
+
+
+void
+ngx_ws_shard_room_apply(ngx_ws_op_t *op)
+{
+    ngx_pool_t  *pool;
+
+    if ((ngx_pid_t) op->target != ngx_pid) {
+        return;
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool) {
+        ngx_ws_shard_want_room(&op->nsp, &op->packet, pool);
+        ngx_destroy_pool(pool);
+    }
 }
 
 
@@ -454,9 +523,10 @@ ngx_ws_shard_want_room(ngx_ws_bytes_t *nsp, ngx_ws_bytes_t *room,
 
 
 /*
- * An operation accepted by this host, in its Redis worker: a join makes
- * the host listen on its rooms' channels (whatever its source), and what
- * did not come from Redis goes there.
+ * An operation accepted by this host, in its Redis worker: what did not
+ * come from Redis goes there, and its joins make the host listen on their
+ * rooms' channels at once (a join from Redis may concern no socket here:
+ * the worker that gets the room's first member says so).
  */
 
 void
@@ -473,15 +543,15 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
         return;
     }
 
+    if (op->flags & NGX_WS_OP_FROM_REDIS) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
     if (op->type == NGX_WS_JOIN) {
         for (i = 0; i < op->nnames; i++) {
             ngx_ws_shard_want_room(&op->nsp, &op->names[i], pool);
         }
-    }
-
-    if (op->flags & NGX_WS_OP_FROM_REDIS) {
-        ngx_destroy_pool(pool);
-        return;
     }
 
     reason = ngx_ws_adapter_shard_encode(op, ngx_ws_worker.sh->uid,

@@ -4,12 +4,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Two nginx hosts (two workers each) through a redis-server of the test's
-# own: a push on either reaches the clients of both, once, exactly as a
-# push on the host itself would; what Redis brings that is not a
-# socket.io message is ignored (garbage on the channels, a request of a
-# type not served); with Redis gone each host serves its own clients and
-# counts what it could not publish; when Redis is back they find each
-# other again.  Runs under ASan too.
+# own, with the classic adapter's channels and then with the sharded
+# adapter's (ws_redis ... sharded): a push on either reaches the clients
+# of both, once, exactly as a push on the host itself would; what Redis
+# brings that is not a socket.io message is ignored (garbage on the
+# channels, a request of a type not served); with Redis gone each host
+# serves its own clients and counts what it could not publish; when Redis
+# is back they find each other again.  Sharded, a room has a channel of
+# its own while a worker of the host has the room.  Runs under ASan too.
 
 use strict;
 use warnings;
@@ -77,14 +79,24 @@ sub redis_cmd {
 redis_start();
 
 my @hosts;
-for my $i (0, 1) {
-    my $t = NgxWs::Test->new->require_module;
-    $t->write_conf("    ws_redis 127.0.0.1:$rport;\n"
-                   . server_conf(socketio => ['ws_namespace /chat'],
-                                 push => 1, health => 1),
-                   workers => 2);
-    $t->run;
-    push @hosts, $t;
+my $mode;
+
+sub hosts_start {
+    ($mode) = @_;
+    my $opt = $mode eq 'sharded' ? ' sharded' : '';
+
+    $_->stop for @hosts;
+    @hosts = ();
+
+    for my $i (0, 1) {
+        my $t = NgxWs::Test->new->require_module;
+        $t->write_conf("    ws_redis 127.0.0.1:$rport$opt;\n"
+                       . server_conf(socketio => ['ws_namespace /chat'],
+                                     push => 1, health => 1),
+                       workers => 2);
+        $t->run;
+        push @hosts, $t;
+    }
 }
 
 sub redis_state {
@@ -93,16 +105,19 @@ sub redis_state {
     return $d && $d->{redis} ? $d->{redis} : {};
 }
 
-for my $t (@hosts) {
-    ok(wait_for(10, sub { (redis_state($t)->{state} // '') eq 'up' }),
-       'host subscribed: /health says redis up');
+sub hosts_up {
+    for my $t (@hosts) {
+        ok(wait_for(10, sub { (redis_state($t)->{state} // '') eq 'up' }),
+           "$mode: host subscribed: /health says redis up");
+    }
 }
 
 sub client {
     my ($t) = @_;
     my $ws = $t->eio_client;
     my $r = $ws->sio_connect('/chat');
-    die "no CONNECT" unless defined $r && $r =~ m{^40/chat,};
+    die "no CONNECT" unless defined $r && $r =~ m{^40/chat,\{"sid":"([^"]+)"};
+    $ws->{sio_sid}{'/chat'} = $1;
     return $ws;
 }
 
@@ -123,9 +138,28 @@ sub until_marker {
     return [@got, 'TIMEOUT'];
 }
 
+# a message on a channel, as the mode's adapter publishes
+sub publish {
+    my ($channel, $msg) = @_;
+    return redis_cmd($mode eq 'sharded' ? 'SPUBLISH' : 'PUBLISH', $channel,
+                     $msg);
+}
+
+for my $m ('classic', 'sharded') {
+    hosts_start($m);
+    hosts_up();
+    across();
+    garbage();
+    rooms() if $mode eq 'sharded';
+    away();
+    elected();
+}
+
+done_testing;
+
 # ------------------------------------------------------------ across
 
-{
+sub across {
     my $a = client($hosts[0]);
     my $b = client($hosts[1]);
 
@@ -158,7 +192,7 @@ sub until_marker {
 
 # ------------------------------------------------------------ garbage
 
-{
+sub garbage {
     my $a = client($hosts[0]);
     my $b = client($hosts[1]);
 
@@ -167,9 +201,9 @@ sub until_marker {
     for my $msg ("\xc1\xc1\xc1", "\x93\xa1x\x81\xa4type\x03\x80",
                  '{"type":5,"requestId":"x","opts":{"rooms":[]}}', '{"type":',
                  "\xdd\xff\xff\xff\xff") {
-        my $r = redis_cmd('PUBLISH', 'socket.io#/chat#', $msg);
+        my $r = publish('socket.io#/chat#', $msg);
         like($r // '', qr/^:\d+/, 'garbage published on the broadcast channel');
-        $r = redis_cmd('PUBLISH', 'socket.io-request#/chat#', $msg);
+        $r = publish('socket.io-request#/chat#', $msg);
         like($r // '', qr/^:\d+/, 'garbage published on the request channel');
     }
 
@@ -180,9 +214,57 @@ sub until_marker {
     }
 }
 
+# ------------------------------------------------------------ rooms
+
+# Sharded: a room's broadcast goes on the room's channel, which the host
+# listens on while one of its workers has the room, and gives up after.
+sub rooms {
+    my $a = client($hosts[0]);
+    my $b = client($hosts[1]);
+    my $sid = $a->sio_sid('/chat');
+
+    push_ok($hosts[0], qq({"op":"join","nsp":"/chat","rooms":["$sid"],)
+                       . '"room":"r1"}', 'join on A');
+    ok(wait_for(5, sub { shard_subscribers('socket.io#/chat#r1#') == 1 }),
+       'host A listens on the room channel');
+
+    push_ok($hosts[1], '{"nsp":"/chat","rooms":["r1"],"event":"in-r1"}',
+            'to the room, on B');
+    is($a->read_packet(5), '42/chat,["in-r1"]', 'the member on A gets it');
+
+    # a socket.io message of a Node server, JSON, on the room channel
+    my $r = publish('socket.io#/chat#r1#',
+                    '{"type":3,"data":{"packet":{"type":2,"data":["node",1]},'
+                    . '"opts":{"rooms":["r1"],"except":[],"flags":{}}},'
+                    . '"uid":"0123456789abcdef","nsp":"/chat"}');
+    like($r // '', qr/^:1/, 'published by "Node" on the room channel');
+    is($a->read_packet(5), '42/chat,["node",1]', 'the member gets that too');
+
+    push_ok($hosts[0], '{"nsp":"/chat","event":"end-r"}', 'marker');
+    is_deeply(until_marker($b, 'end-r'), [], 'the other client: none of it');
+
+    $a->close;
+    ok(wait_for(15, sub {
+           shard_subscribers('socket.io#/chat#r1#') == 0 }),
+       'the room gone, its channel is given up');
+}
+
+# SHARDNUMSUB's count for one channel
+sub shard_subscribers {
+    my ($channel) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $rport,
+                                  Timeout => 2) or return -1;
+    print $s "*3\r\n\$6\r\nPUBSUB\r\n\$11\r\nSHARDNUMSUB\r\n\$"
+             . length($channel) . "\r\n$channel\r\n";
+    # *2, the channel's length and name, its count
+    my @lines = map { scalar <$s> } 1 .. 4;
+    close $s;
+    return defined $lines[3] && $lines[3] =~ /^:(\d+)/ ? $1 : -1;
+}
+
 # ------------------------------------------------------------ redis away
 
-{
+sub away {
     my $a = client($hosts[0]);
     my $b = client($hosts[1]);
 
@@ -209,11 +291,11 @@ sub until_marker {
         or diag(explain($got));
 }
 
-# the elected worker said so once; the outage was logged once per link
-for my $t (@hosts) {
-    my $log = $t->error_log;
-    my $n = () = $log =~ /this worker talks to redis/g;
-    is($n, 1, 'one worker of the host talks to redis');
+# the elected worker said so once
+sub elected {
+    for my $t (@hosts) {
+        my $log = $t->error_log;
+        my $n = () = $log =~ /this worker talks to redis/g;
+        is($n, 1, "$mode: one worker of the host talks to redis");
+    }
 }
-
-done_testing;
