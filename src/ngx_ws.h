@@ -84,8 +84,12 @@ typedef struct {
     ngx_uint_t                 db;
     ngx_msec_t                 connect_timeout;
     ngx_msec_t                 backoff_max;
-    ngx_flag_t                 sharded;        /* createShardedAdapter's */
+    ngx_uint_t                 sharded;        /* NGX_WS_SHARDED_* */
 } ngx_ws_redis_conf_t;
+
+/* createShardedAdapter's subscriptionMode: "dynamic" (its default) */
+#define NGX_WS_SHARDED_DYNAMIC   1
+#define NGX_WS_SHARDED_STATIC    2
 
 
 typedef struct {

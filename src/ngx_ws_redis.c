@@ -83,7 +83,7 @@ static ngx_connection_t      ngx_ws_redis_dumb;
 
 /*
  * ws_redis address [user=name] [password=secret] [db=n] [prefix=name]
- *          [backoff=time] [sharded];
+ *          [backoff=time] [sharded[=dynamic|static]];
  * address is host:port (6379 by default) or unix:/path; with sharded, a
  * node of a Redis Cluster will do.
  */
@@ -172,8 +172,15 @@ ngx_ws_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (v.len == 7 && ngx_strncmp(v.data, "sharded", 7) == 0) {
-            rcf->sharded = 1;
+        if ((v.len == 7 && ngx_strncmp(v.data, "sharded", 7) == 0)
+            || (v.len == 15 && ngx_strncmp(v.data, "sharded=dynamic", 15) == 0))
+        {
+            rcf->sharded = NGX_WS_SHARDED_DYNAMIC;
+            continue;
+        }
+
+        if (v.len == 14 && ngx_strncmp(v.data, "sharded=static", 14) == 0) {
+            rcf->sharded = NGX_WS_SHARDED_STATIC;
             continue;
         }
 
@@ -211,7 +218,8 @@ ngx_ws_redis_init(ngx_cycle_t *cycle)
     ngx_ws_redis_conf = wmcf->redis;
 
     /* every worker keeps the host's set of rooms up to date */
-    ngx_ws_shard_rooms = ngx_ws_redis_conf->sharded;
+    ngx_ws_shard_rooms =
+        (ngx_ws_redis_conf->sharded == NGX_WS_SHARDED_DYNAMIC);
 
     ngx_ws_redis_dumb.fd = (ngx_socket_t) -1;
 

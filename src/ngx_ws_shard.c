@@ -24,6 +24,7 @@
 
 #include "ngx_ws.h"
 #include "ngx_ws_adapter.h"
+#include "ngx_ws_redis.h"
 
 
 /* how long a room's channel is kept after the last join seen for it */
@@ -534,7 +535,7 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
 {
     u_char      *out;
     size_t       i, len;
-    ngx_str_t    ch, *prefix;
+    ngx_str_t    ch, nsp, *prefix;
     ngx_pool_t  *pool;
     const char  *reason;
 
@@ -548,7 +549,7 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
         return;
     }
 
-    if (op->type == NGX_WS_JOIN) {
+    if (op->type == NGX_WS_JOIN && ngx_ws_shard_rooms) {
         for (i = 0; i < op->nnames; i++) {
             ngx_ws_shard_want_room(&op->nsp, &op->names[i], pool);
         }
@@ -566,16 +567,34 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
 
     prefix = ngx_ws_redis_prefix();
 
-    ch.len = ngx_ws_adapter_shard_channel_len(op, prefix->len);
-    ch.data = ngx_pnalloc(pool, ch.len);
+    if (ngx_ws_redis_conf->sharded == NGX_WS_SHARDED_STATIC) {
+        /* every message on the namespace's channel */
+        nsp.data = op->nsp.data;
+        nsp.len = op->nsp.len;
 
-    if (ch.data) {
-        (void) ngx_ws_adapter_shard_channel(ch.data, op, prefix->data,
-                                            prefix->len);
-
-        if (ngx_ws_redis_publish(&ch, out, len) != NGX_OK) {
-            (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
+        if (nsp.len == 0) {
+            ngx_str_set(&nsp, "/");
         }
+
+        ch.len = prefix->len + nsp.len + 2;
+        ch.data = ngx_pnalloc(pool, ch.len);
+
+        if (ch.data) {
+            ngx_sprintf(ch.data, "%V#%V#", prefix, &nsp);
+        }
+
+    } else {
+        ch.len = ngx_ws_adapter_shard_channel_len(op, prefix->len);
+        ch.data = ngx_pnalloc(pool, ch.len);
+
+        if (ch.data) {
+            (void) ngx_ws_adapter_shard_channel(ch.data, op, prefix->data,
+                                                prefix->len);
+        }
+    }
+
+    if (ch.data && ngx_ws_redis_publish(&ch, out, len) != NGX_OK) {
+        (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
     }
 
     ngx_destroy_pool(pool);

@@ -26,7 +26,8 @@ import { io, connected, record, received, post, closeAll } from
 import { startRedis, startCluster, slotOwner, moveSlot } from
     './lib/redis.mjs';
 
-function cluster(kind) {
+// kind: 'single' or 'cluster'; mode: the adapter's subscriptionMode
+function cluster(kind, mode = 'dynamic') {
     const ctx = { opened: [], hosts: [], clients: [] };
 
     before(async () => {
@@ -51,7 +52,7 @@ function cluster(kind) {
             const host = await Nginx.start({
                 workers: 2,
                 http: ({ ports }) => `
-    ws_redis 127.0.0.1:${seed} sharded;
+    ws_redis 127.0.0.1:${seed} sharded=${mode};
     ${wsServer({ listen: `127.0.0.1:${ports.http} reuseport` })}`,
             });
             ctx.hosts.push(host);
@@ -65,7 +66,8 @@ function cluster(kind) {
 
         ctx.http = createServer();
         ctx.node = new Server(ctx.http, {
-            adapter: createShardedAdapter(ctx.clients[0], ctx.clients[1]),
+            adapter: createShardedAdapter(ctx.clients[0], ctx.clients[1],
+                                          { subscriptionMode: mode }),
         });
         ctx.node.of('/chat');
         const port = await freePort();
@@ -214,6 +216,11 @@ function behaves(ctx) {
 
 describe('sharded adapter, one redis-server', () => {
     const ctx = cluster('single');
+    behaves(ctx);
+});
+
+describe('sharded adapter, static subscriptions, one redis-server', () => {
+    const ctx = cluster('single', 'static');
     behaves(ctx);
 });
 
