@@ -89,6 +89,11 @@ PORT_B=${BENCH_PORT_B:-$((PORT + 2))}
 REDIS_PORT_FIXED=${BENCH_REDIS_PORT:-}
 REDIS_SERVER=${BENCH_REDIS_SERVER:-redis-server}
 REDIS_CLI=${BENCH_REDIS_CLI:-redis-cli}
+# the socket.io Redis adapter both columns speak: classic (createAdapter,
+# PUBLISH) or sharded (createShardedAdapter, SPUBLISH; ws_redis sharded)
+REDIS_ADAPTER=${BENCH_REDIS_ADAPTER:-classic}
+case $REDIS_ADAPTER in classic|sharded) ;; *)
+    echo "BENCH_REDIS_ADAPTER: classic or sharded" >&2; exit 2 ;; esac
 RESULTS=${BENCH_RESULTS:-$BENCH/results}
 SHARED=${BENCH_SHARED:-$REPO/../shared}
 CC=${CC:-cc}
@@ -490,7 +495,8 @@ start_hosts() {
                 cpu=$CPU_HOST_A
                 wc=1024
             fi
-            ngx_conf "$wc" 1 0 "$prefix" "$port" "127.0.0.1:$REDIS_PORT"
+            ngx_conf "$wc" 1 0 "$prefix" "$port" "127.0.0.1:$REDIS_PORT$(
+                [ "$REDIS_ADAPTER" = sharded ] && echo ' sharded')"
             taskset -c "$cpu" "$NGINX_BIN" -p "$prefix/" \
                 -e "$prefix/error.log" -c "$prefix/nginx.conf" \
                 >>"$LOG/ngx_ws-$h.log" 2>&1 &
@@ -504,10 +510,12 @@ start_hosts() {
         done
         ;;
     node)
+        REDIS_ADAPTER=$REDIS_ADAPTER \
         taskset -c "$CPU_SERVER" node "$BENCH/node/server.js" "$PORT_B" \
             "$url" >>"$LOG/node-b.log" 2>&1 &
         SRV_MAIN=$!
         SRV_PID=$SRV_MAIN
+        REDIS_ADAPTER=$REDIS_ADAPTER \
         taskset -c "$CPU_HOST_A" node "$BENCH/node/server.js" "$PORT" \
             "$url" >>"$LOG/node-a.log" 2>&1 &
         HOST_A_MAIN=$!
@@ -980,6 +988,7 @@ node "$BENCH/report.js" report "$RAW" \
 \"cookie_bytes\":$COOKIE_BYTES,\"keepalive\":$KEEPALIVE,\
 \"port_b\":$PORT_B,\"cpu_host_a\":\"$CPU_HOST_A\",\
 \"cpu_redis\":\"$CPU_REDIS\",\"redis_version\":\"$redis_version\",\
+\"redis_adapter\":\"$REDIS_ADAPTER\",\
 \"hook_concurrency\":$HOOK_CONC,\"metrics\":\"$METRICS\",\
 \"kernel\":\"$(uname -r)\",\"cpu\":\"$(awk -F': ' '/model name/ \
 { print $2; exit }' /proc/cpuinfo | tr -d '"')\"}"

@@ -72,10 +72,14 @@ function setup(options) {
     }
 }
 
-/* socket.io's Redis adapter, as its README sets it up */
+/*
+ * socket.io's Redis adapter, as its README sets it up: REDIS_ADAPTER=sharded
+ * for createShardedAdapter (Redis 7's SPUBLISH)
+ */
 async function redisAdapter(url) {
     const { createClient } = require('redis');
-    const { createAdapter } = require('@socket.io/redis-adapter');
+    const { createAdapter, createShardedAdapter } =
+        require('@socket.io/redis-adapter');
     const pub = createClient({ url });
     const sub = pub.duplicate();
 
@@ -85,7 +89,8 @@ async function redisAdapter(url) {
     }
     await Promise.all([pub.connect(), sub.connect()]);
     redis = { pub, sub };
-    return createAdapter(pub, sub);
+    return process.env.REDIS_ADAPTER === 'sharded'
+        ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }
 
 function reply(res, status, obj) {
