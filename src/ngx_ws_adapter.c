@@ -128,6 +128,9 @@ static int ngx_ws_adapter_sink(void *data, const char *buf, size_t len);
 static int ngx_ws_mp_read(u_char **pp, u_char *end, ngx_ws_mp_t *v);
 static int ngx_ws_mp_skip(u_char **pp, u_char *end, uint64_t n);
 static int ngx_ws_mp_is(u_char *p, u_char *end, const char *lit);
+static int ngx_ws_mp_members(u_char *p, u_char *end, const char **keys,
+    u_char **vals);
+static int ngx_ws_mp_string(u_char *p, u_char *end, ngx_ws_bytes_t *s);
 static int ngx_ws_mp_undefined(u_char *p, u_char *end);
 static int ngx_ws_mp_truthy(u_char *p, u_char *end);
 
@@ -511,6 +514,68 @@ ngx_ws_mp_skip(u_char **pp, u_char *end, uint64_t n)
     }
 
     return 0;
+}
+
+
+/*
+ * The values of the members of the map at p named in keys (NULL-ended):
+ * vals[k] for keys[k], NULL when absent, the last of a key counting (as
+ * notepack.io and JSON.parse() read them).  -1 when p holds no map.
+ */
+
+static int
+ngx_ws_mp_members(u_char *p, u_char *end, const char **keys, u_char **vals)
+{
+    u_char       *key, *val;
+    size_t        k;
+    uint32_t      i;
+    ngx_ws_mp_t   v;
+
+    for (k = 0; keys[k]; k++) {
+        vals[k] = NULL;
+    }
+
+    if (p == NULL || ngx_ws_mp_read(&p, end, &v) != 0
+        || v.type != NGX_WS_MP_MAP)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < v.n; i++) {
+        key = p;
+        (void) ngx_ws_mp_skip(&p, end, 1);
+        val = p;
+        (void) ngx_ws_mp_skip(&p, end, 1);
+
+        for (k = 0; keys[k]; k++) {
+            if (ngx_ws_mp_is(key, end, keys[k])) {
+                vals[k] = val;
+                break;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* 1 and *s if the value at p (may be NULL) is a string */
+
+static int
+ngx_ws_mp_string(u_char *p, u_char *end, ngx_ws_bytes_t *s)
+{
+    ngx_ws_mp_t  v;
+
+    if (p == NULL || ngx_ws_mp_read(&p, end, &v) != 0
+        || v.type != NGX_WS_MP_STR)
+    {
+        return 0;
+    }
+
+    s->data = v.data;
+    s->len = v.n;
+
+    return 1;
 }
 
 
@@ -1615,9 +1680,11 @@ ngx_ws_adapter_broadcast_request(u_char *p, size_t len, ngx_ws_op_t *op,
     ngx_ws_bytes_t *uid, ngx_ws_bytes_t *request_id,
     ngx_ws_op_alloc_pt alloc, void *data)
 {
-    u_char       *end, *q, *key, *val, *pkt, *opts, *type_v;
-    uint32_t      i;
-    ngx_ws_mp_t   v, t;
+    u_char       *end, *q, *pkt, *opts, *type_v, *vals[5];
+    ngx_ws_mp_t   t;
+
+    static const char  *keys[] = { "packet", "opts", "type", "uid",
+                                   "requestId", NULL };
 
     memset(op, 0, sizeof(ngx_ws_op_t));
     uid->data = NULL;
@@ -1632,46 +1699,20 @@ ngx_ws_adapter_broadcast_request(u_char *p, size_t len, ngx_ws_op_t *op,
         return ngx_ws_adapter_bad_mp;
     }
 
-    q = p;
-
-    if (ngx_ws_mp_read(&q, end, &v) != 0 || v.type != NGX_WS_MP_MAP) {
+    if (ngx_ws_mp_members(p, end, keys, vals) != 0) {
         return "not a msgpack map";
     }
 
-    pkt = NULL;
-    opts = NULL;
-    type_v = NULL;
+    pkt = vals[0];
+    opts = vals[1];
+    type_v = vals[2];
 
-    for (i = 0; i < v.n; i++) {
-        key = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-        val = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
+    (void) ngx_ws_mp_string(vals[3], end, uid);
 
-        if (ngx_ws_mp_is(key, end, "packet")) {
-            pkt = val;
-
-        } else if (ngx_ws_mp_is(key, end, "opts")) {
-            opts = val;
-
-        } else if (ngx_ws_mp_is(key, end, "type")) {
-            type_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "uid")
-                   && ngx_ws_mp_read(&val, end, &t) == 0
-                   && t.type == NGX_WS_MP_STR)
-        {
-            uid->data = t.data;
-            uid->len = t.n;
-
-        } else if (ngx_ws_mp_is(key, end, "requestId")
-                   && ngx_ws_mp_read(&val, end, &t) == 0
-                   && t.type == NGX_WS_MP_STR
-                   && ngx_ws_adapter_text_valid(t.data, t.n, 0))
-        {
-            request_id->data = t.data;
-            request_id->len = t.n;
-        }
+    if (ngx_ws_mp_string(vals[4], end, request_id)
+        && !ngx_ws_adapter_text_valid(request_id->data, request_id->len, 0))
+    {
+        request_id->len = 0;
     }
 
     if (type_v == NULL || ngx_ws_mp_read(&type_v, end, &t) != 0
@@ -1699,76 +1740,43 @@ ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
     ngx_ws_bytes_t *nsp, ngx_ws_op_t *op, unsigned *flags,
     ngx_ws_op_alloc_pt alloc, void *data)
 {
-    u_char                 *q, *key, *val, *type_v, *data_v, *nsp_v,
-                           *rooms_v, *except_v, *flags_v, *out, *e;
+    u_char                 *q, *type_v, *data_v, *nsp_v, *rooms_v,
+                           *except_v, *flags_v, *out, *e, *vals[3];
     size_t                  hlen;
-    uint32_t                i;
     unsigned                sio_type;
     const char             *rc;
     ngx_ws_mp_t             v, t;
     ngx_ws_json_type_e      jt;
     ngx_ws_adapter_json_t   j;
 
-    /* the packet: {type, data, nsp}, by key; the last of a key counts */
+    static const char  *packet_keys[] = { "type", "data", "nsp", NULL };
+    static const char  *opts_keys[] = { "rooms", "except", "flags", NULL };
+    static const char  *flags_keys[] = { "volatile", NULL };
 
-    type_v = NULL;
-    data_v = NULL;
-    nsp_v = NULL;
+    /* the packet: {type, data, nsp}, by key */
 
-    q = pkt;
-    (void) ngx_ws_mp_read(&q, end, &v);
-
-    if (v.type != NGX_WS_MP_MAP) {
+    if (ngx_ws_mp_members(pkt, end, packet_keys, vals) != 0) {
         return "the packet is no map";
     }
 
-    for (i = 0; i < v.n; i++) {
-        key = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-        val = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-
-        if (ngx_ws_mp_is(key, end, "type")) {
-            type_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "data")) {
-            data_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "nsp")) {
-            nsp_v = val;
-        }
-    }
+    type_v = vals[0];
+    data_v = vals[1];
+    nsp_v = vals[2];
 
     /* opts: {rooms, except, flags}; an array is an object without them */
 
-    rooms_v = NULL;
-    except_v = NULL;
-    flags_v = NULL;
+    if (ngx_ws_mp_members(opts, end, opts_keys, vals) != 0) {
+        q = opts;
+        (void) ngx_ws_mp_read(&q, end, &v);
 
-    q = opts;
-    (void) ngx_ws_mp_read(&q, end, &v);
-
-    if (v.type == NGX_WS_MP_MAP) {
-        for (i = 0; i < v.n; i++) {
-            key = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-            val = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-
-            if (ngx_ws_mp_is(key, end, "rooms")) {
-                rooms_v = val;
-
-            } else if (ngx_ws_mp_is(key, end, "except")) {
-                except_v = val;
-
-            } else if (ngx_ws_mp_is(key, end, "flags")) {
-                flags_v = val;
-            }
+        if (v.type != NGX_WS_MP_ARRAY) {
+            return "the opts are no map";
         }
-
-    } else if (v.type != NGX_WS_MP_ARRAY) {
-        return "the opts are no map";
     }
+
+    rooms_v = vals[0];
+    except_v = vals[1];
+    flags_v = vals[2];
 
     /* an EVENT, or a BINARY_EVENT: the attachments are counted anew */
 
@@ -1812,21 +1820,10 @@ ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
         return rc;
     }
 
-    if (flags && flags_v) {
-        q = flags_v;
-        (void) ngx_ws_mp_read(&q, end, &v);
-
-        for (i = 0; v.type == NGX_WS_MP_MAP && i < v.n; i++) {
-            key = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-            val = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-
-            if (ngx_ws_mp_is(key, end, "volatile")) {
-                *flags = ngx_ws_mp_truthy(val, end)
-                         ? NGX_WS_ADAPTER_VOLATILE : 0;
-            }
-        }
+    if (flags && ngx_ws_mp_members(flags_v, end, flags_keys, vals) == 0
+        && vals[0])
+    {
+        *flags = ngx_ws_mp_truthy(vals[0], end) ? NGX_WS_ADAPTER_VOLATILE : 0;
     }
 
     /* the data: measured, then written after the packet's header */
@@ -2269,10 +2266,11 @@ ngx_ws_adapter_request_mp(u_char *p, u_char *end, ngx_ws_op_t *op,
     unsigned *type, ngx_ws_bytes_t *uid, ngx_ws_op_alloc_pt alloc,
     void *data)
 {
-    u_char       *q, *key, *val, *uid_v, *type_v, *opts_v, *rooms_v,
-                 *close_v;
-    uint32_t      i;
-    ngx_ws_mp_t   v, t;
+    u_char       *q, *type_v, *opts_v, *rooms_v, *close_v, *vals[5];
+    ngx_ws_mp_t   t;
+
+    static const char  *keys[] = { "uid", "type", "opts", "rooms", "close",
+                                   NULL };
 
     q = p;
 
@@ -2280,44 +2278,16 @@ ngx_ws_adapter_request_mp(u_char *p, u_char *end, ngx_ws_op_t *op,
         return ngx_ws_adapter_bad_mp;
     }
 
-    q = p;
-    (void) ngx_ws_mp_read(&q, end, &v);
-
-    if (v.type != NGX_WS_MP_MAP) {
+    if (ngx_ws_mp_members(p, end, keys, vals) != 0) {
         return "the request is no map";
     }
 
-    uid_v = type_v = opts_v = rooms_v = close_v = NULL;
+    type_v = vals[1];
+    opts_v = vals[2];
+    rooms_v = vals[3];
+    close_v = vals[4];
 
-    for (i = 0; i < v.n; i++) {
-        key = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-        val = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-
-        if (ngx_ws_mp_is(key, end, "uid")) {
-            uid_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "type")) {
-            type_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "opts")) {
-            opts_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "rooms")) {
-            rooms_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "close")) {
-            close_v = val;
-        }
-    }
-
-    if (uid_v && ngx_ws_mp_read(&uid_v, end, &t) == 0
-        && t.type == NGX_WS_MP_STR)
-    {
-        uid->data = t.data;
-        uid->len = t.n;
-    }
+    (void) ngx_ws_mp_string(vals[0], end, uid);
 
     if (type_v == NULL || ngx_ws_mp_read(&type_v, end, &t) != 0
         || t.type != NGX_WS_MP_NUMBER)
@@ -2355,29 +2325,17 @@ ngx_ws_adapter_request_body(u_char *opts_v, u_char *rooms_v, u_char *close_v,
     u_char *end, unsigned type, ngx_ws_op_t *op, ngx_ws_op_alloc_pt alloc,
     void *data)
 {
-    u_char       *q, *key, *val, *r_v, *x_v;
-    uint32_t      i;
+    u_char       *r_v, *x_v, *vals[2];
     const char   *rc;
-    ngx_ws_mp_t   v;
 
-    r_v = x_v = NULL;
+    static const char  *keys[] = { "rooms", "except", NULL };
 
-    q = opts_v;
-    (void) ngx_ws_mp_read(&q, end, &v);
+    /* opts that are no map hold no rooms: every socket */
 
-    for (i = 0; v.type == NGX_WS_MP_MAP && i < v.n; i++) {
-        key = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-        val = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
+    (void) ngx_ws_mp_members(opts_v, end, keys, vals);
 
-        if (ngx_ws_mp_is(key, end, "rooms")) {
-            r_v = val;
-
-        } else if (ngx_ws_mp_is(key, end, "except")) {
-            x_v = val;
-        }
-    }
+    r_v = vals[0];
+    x_v = vals[1];
 
     rc = ngx_ws_adapter_mp_names(r_v, end, 0, &op->rooms, &op->nrooms,
                                  alloc, data);
@@ -3508,12 +3466,14 @@ static const char *
 ngx_ws_adapter_shard_read(u_char *p, u_char *end, ngx_ws_op_t *op,
     ngx_ws_adapter_shard_t *m, ngx_ws_op_alloc_pt alloc, void *data)
 {
-    u_char       *q, *key, *val, *type_v, *data_v, *pkt, *opts, *rooms,
-                 *close;
-    uint32_t      i;
+    u_char       *q, *type_v, *pkt, *opts, *rooms, *close, *vals[5];
     unsigned      request;
     const char   *rc;
-    ngx_ws_mp_t   v, t;
+    ngx_ws_mp_t   t;
+
+    static const char  *keys[] = { "type", "data", "uid", "nsp", NULL };
+    static const char  *data_keys[] = { "packet", "opts", "rooms", "close",
+                                        "requestId", NULL };
 
     q = p;
 
@@ -3521,40 +3481,28 @@ ngx_ws_adapter_shard_read(u_char *p, u_char *end, ngx_ws_op_t *op,
         return ngx_ws_adapter_bad_mp;
     }
 
-    q = p;
-
-    if (ngx_ws_mp_read(&q, end, &v) != 0 || v.type != NGX_WS_MP_MAP) {
+    if (ngx_ws_mp_members(p, end, keys, vals) != 0) {
         return "the message is no map";
     }
 
-    type_v = data_v = NULL;
+    type_v = vals[0];
+    (void) ngx_ws_mp_string(vals[2], end, &m->uid);
+    (void) ngx_ws_mp_string(vals[3], end, &m->nsp);
 
-    for (i = 0; i < v.n; i++) {
-        key = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
-        val = q;
-        (void) ngx_ws_mp_skip(&q, end, 1);
+    /* data: {packet, opts, rooms, close, requestId} */
 
-        if (ngx_ws_mp_is(key, end, "type")) {
-            type_v = val;
+    (void) ngx_ws_mp_members(vals[1], end, data_keys, vals);
 
-        } else if (ngx_ws_mp_is(key, end, "data")) {
-            data_v = val;
+    pkt = vals[0];
+    opts = vals[1];
+    rooms = vals[2];
+    close = vals[3];
 
-        } else if (ngx_ws_mp_is(key, end, "uid")
-                   && ngx_ws_mp_read(&val, end, &t) == 0
-                   && t.type == NGX_WS_MP_STR)
-        {
-            m->uid.data = t.data;
-            m->uid.len = t.n;
-
-        } else if (ngx_ws_mp_is(key, end, "nsp")
-                   && ngx_ws_mp_read(&val, end, &t) == 0
-                   && t.type == NGX_WS_MP_STR)
-        {
-            m->nsp.data = t.data;
-            m->nsp.len = t.n;
-        }
+    if (ngx_ws_mp_string(vals[4], end, &m->request_id)
+        && !ngx_ws_adapter_text_valid(m->request_id.data,
+                                      m->request_id.len, 0))
+    {
+        m->request_id.len = 0;
     }
 
     if (type_v && ngx_ws_mp_read(&type_v, end, &t) == 0
@@ -3568,44 +3516,6 @@ ngx_ws_adapter_shard_read(u_char *p, u_char *end, ngx_ws_op_t *op,
         || !ngx_ws_adapter_text_valid(m->nsp.data, m->nsp.len, 0))
     {
         return "the namespace is no valid name";
-    }
-
-    /* data: {packet, opts, requestId, rooms, close} */
-
-    pkt = opts = rooms = close = NULL;
-
-    q = data_v;
-
-    if (data_v && ngx_ws_mp_read(&q, end, &v) == 0
-        && v.type == NGX_WS_MP_MAP)
-    {
-        for (i = 0; i < v.n; i++) {
-            key = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-            val = q;
-            (void) ngx_ws_mp_skip(&q, end, 1);
-
-            if (ngx_ws_mp_is(key, end, "packet")) {
-                pkt = val;
-
-            } else if (ngx_ws_mp_is(key, end, "opts")) {
-                opts = val;
-
-            } else if (ngx_ws_mp_is(key, end, "rooms")) {
-                rooms = val;
-
-            } else if (ngx_ws_mp_is(key, end, "close")) {
-                close = val;
-
-            } else if (ngx_ws_mp_is(key, end, "requestId")
-                       && ngx_ws_mp_read(&val, end, &t) == 0
-                       && t.type == NGX_WS_MP_STR
-                       && ngx_ws_adapter_text_valid(t.data, t.n, 0))
-            {
-                m->request_id.data = t.data;
-                m->request_id.len = t.n;
-            }
-        }
     }
 
     switch (m->type) {
