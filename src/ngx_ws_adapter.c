@@ -184,6 +184,9 @@ static int ngx_ws_adapter_json_number(u_char *v, u_char *v_end, double *d,
 static int ngx_ws_adapter_json_truthy(u_char *v, u_char *v_end,
     ngx_ws_op_alloc_pt alloc, void *data);
 
+static const char *ngx_ws_adapter_encode_op(ngx_ws_op_t *op,
+    const u_char *uid, size_t uid_len, unsigned sharded, u_char **out,
+    size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
 static const char *ngx_ws_adapter_encode_emit(ngx_ws_op_t *op,
     const u_char *uid, size_t uid_len, unsigned sharded, u_char **out,
     size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
@@ -2521,19 +2524,31 @@ const char *
 ngx_ws_adapter_encode(ngx_ws_op_t *op, const u_char *uid, size_t uid_len,
     u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data)
 {
+    return ngx_ws_adapter_encode_op(op, uid, uid_len, 0, out, out_len, alloc,
+                                    data);
+}
+
+
+/* op in the classic adapter's format, or the sharded one's */
+
+static const char *
+ngx_ws_adapter_encode_op(ngx_ws_op_t *op, const u_char *uid, size_t uid_len,
+    unsigned sharded, u_char **out, size_t *out_len,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
     *out = NULL;
     *out_len = 0;
 
     switch (op->type) {
 
     case NGX_WS_EMIT:
-        return ngx_ws_adapter_encode_emit(op, uid, uid_len, 0, out, out_len,
-                                          alloc, data);
+        return ngx_ws_adapter_encode_emit(op, uid, uid_len, sharded, out,
+                                          out_len, alloc, data);
 
     case NGX_WS_JOIN:
     case NGX_WS_LEAVE:
     case NGX_WS_DISCONNECT:
-        return ngx_ws_adapter_encode_request(op, uid, uid_len, 0, out,
+        return ngx_ws_adapter_encode_request(op, uid, uid_len, sharded, out,
                                              out_len, alloc, data);
 
     default:
@@ -3346,24 +3361,8 @@ ngx_ws_adapter_shard_encode(ngx_ws_op_t *op, const u_char *uid,
     size_t uid_len, u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc,
     void *data)
 {
-    *out = NULL;
-    *out_len = 0;
-
-    switch (op->type) {
-
-    case NGX_WS_EMIT:
-        return ngx_ws_adapter_encode_emit(op, uid, uid_len, 1, out, out_len,
-                                          alloc, data);
-
-    case NGX_WS_JOIN:
-    case NGX_WS_LEAVE:
-    case NGX_WS_DISCONNECT:
-        return ngx_ws_adapter_encode_request(op, uid, uid_len, 1, out,
-                                             out_len, alloc, data);
-
-    default:
-        return "no operation the adapter publishes";
-    }
+    return ngx_ws_adapter_encode_op(op, uid, uid_len, 1, out, out_len, alloc,
+                                    data);
 }
 
 

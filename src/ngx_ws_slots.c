@@ -32,6 +32,7 @@ static void ngx_ws_slots_subscribe(ngx_ws_redis_chan_t *chan);
 static void ngx_ws_slots_unsubscribe(ngx_ws_redis_chan_t *chan);
 static void ngx_ws_slots_gc_handler(ngx_event_t *ev);
 static ngx_uint_t ngx_ws_slots_key(u_char *key, size_t len);
+static ngx_rbtree_node_t *ngx_ws_slots_first(void);
 
 
 ngx_uint_t                   ngx_ws_slots_known;
@@ -92,17 +93,14 @@ ngx_ws_slots_start(void)
 void
 ngx_ws_slots_setup(ngx_ws_redis_link_t *l)
 {
-    ngx_rbtree_node_t    *node, *sentinel;
+    ngx_rbtree_node_t    *node;
     ngx_ws_redis_chan_t  *chan;
 
     if (!ngx_ws_slots_known) {
         return;
     }
 
-    sentinel = ngx_ws_slots_chans.sentinel;
-
-    for (node = (ngx_ws_slots_chans.root == sentinel)
-                ? NULL : ngx_rbtree_min(ngx_ws_slots_chans.root, sentinel);
+    for (node = ngx_ws_slots_first();
          node;
          node = ngx_rbtree_next(&ngx_ws_slots_chans, node))
     {
@@ -178,7 +176,7 @@ ngx_ws_slots_moved(redisReply *reply, u_char *cmd, size_t len)
 {
     u_char               *p, *end, *addr;
     ngx_int_t             slot;
-    ngx_rbtree_node_t    *node, *sentinel;
+    ngx_rbtree_node_t    *node;
     ngx_ws_redis_chan_t  *chan;
     ngx_ws_redis_node_t  *to;
 
@@ -233,10 +231,7 @@ ngx_ws_slots_moved(redisReply *reply, u_char *cmd, size_t len)
         return 1;
     }
 
-    sentinel = ngx_ws_slots_chans.sentinel;
-
-    for (node = (ngx_ws_slots_chans.root == sentinel)
-                ? NULL : ngx_rbtree_min(ngx_ws_slots_chans.root, sentinel);
+    for (node = ngx_ws_slots_first();
          node;
          node = ngx_rbtree_next(&ngx_ws_slots_chans, node))
     {
@@ -339,7 +334,7 @@ static void
 ngx_ws_slots_mapped(void)
 {
     ngx_uint_t            i;
-    ngx_rbtree_node_t    *node, *sentinel;
+    ngx_rbtree_node_t    *node;
     ngx_ws_redis_chan_t  *chan;
 
     if (!ngx_ws_slots_known) {
@@ -360,10 +355,7 @@ ngx_ws_slots_mapped(void)
         }
     }
 
-    sentinel = ngx_ws_slots_chans.sentinel;
-
-    for (node = (ngx_ws_slots_chans.root == sentinel)
-                ? NULL : ngx_rbtree_min(ngx_ws_slots_chans.root, sentinel);
+    for (node = ngx_ws_slots_first();
          node;
          node = ngx_rbtree_next(&ngx_ws_slots_chans, node))
     {
@@ -543,16 +535,10 @@ ngx_ws_redis_want(ngx_str_t *channel, ngx_uint_t room)
 static void
 ngx_ws_slots_gc_handler(ngx_event_t *ev)
 {
-    ngx_rbtree_node_t    *node, *next, *sentinel;
+    ngx_rbtree_node_t    *node, *next;
     ngx_ws_redis_chan_t  *chan;
 
-    sentinel = ngx_ws_slots_chans.sentinel;
-
-    for (node = (ngx_ws_slots_chans.root == sentinel)
-                ? NULL : ngx_rbtree_min(ngx_ws_slots_chans.root, sentinel);
-         node;
-         node = next)
-    {
+    for (node = ngx_ws_slots_first(); node; node = next) {
         next = ngx_rbtree_next(&ngx_ws_slots_chans, node);
         chan = (ngx_ws_redis_chan_t *) node;
 
@@ -612,4 +598,21 @@ ngx_ws_slots_key(u_char *key, size_t len)
     }
 
     return crc & (NGX_WS_SLOTS - 1);
+}
+
+
+/* the first channel listened on, or NULL */
+
+static ngx_rbtree_node_t *
+ngx_ws_slots_first(void)
+{
+    ngx_rbtree_node_t  *sentinel;
+
+    sentinel = ngx_ws_slots_chans.sentinel;
+
+    if (ngx_ws_slots_chans.root == sentinel) {
+        return NULL;
+    }
+
+    return ngx_rbtree_min(ngx_ws_slots_chans.root, sentinel);
 }

@@ -21,6 +21,7 @@ import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Nginx, wsServer, waitFor, freePort } from './lib/nginx.mjs';
+import { startRedis } from './lib/redis.mjs';
 import { io, connected, record, received, post, closeAll } from
     './lib/sio.mjs';
 
@@ -34,25 +35,9 @@ const redisClients = [];
 const opened = [];
 
 before(async () => {
-    redisPort = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'ngx-ws-redis-'));
-    redis = spawn('redis-server', ['--port', String(redisPort), '--bind',
-                                   '127.0.0.1', '--save', '',
-                                   '--appendonly', 'no', '--dir', dir],
-                  { stdio: 'ignore' });
-
-    const url = `redis://127.0.0.1:${redisPort}`;
-    await waitFor(async () => {
-        const c = createClient({ url });
-        c.on('error', () => {});
-        try {
-            await c.connect();
-            await c.quit();
-            return true;
-        } catch {
-            return false;
-        }
-    }, 10000, 'redis-server');
+    redis = await startRedis();
+    redisPort = redis.port;
+    const url = redis.url;
 
     host = await Nginx.start({
         workers: 2,
@@ -89,7 +74,7 @@ after(async () => {
         await c.quit().catch(() => {});
     }
     await host?.stop();
-    redis?.kill('SIGKILL');
+    redis?.stop();
 });
 
 function client(url) {

@@ -12,13 +12,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClient } from 'redis';
 import { Emitter } from '@socket.io/redis-emitter';
-import { Nginx, wsServer, waitFor, freePort, sleep } from './lib/nginx.mjs';
+import { Nginx, wsServer, waitFor, sleep } from './lib/nginx.mjs';
+import { startRedis } from './lib/redis.mjs';
 import { io, connected, record, received, post, closeAll } from
     './lib/sio.mjs';
 
@@ -27,40 +24,14 @@ let redisPort;
 let hosts;
 const opened = [];
 
-function startRedis() {
-    const dir = mkdtempSync(join(tmpdir(), 'ngx-ws-redis-'));
-    const proc = spawn('redis-server', ['--port', String(redisPort),
-                                        '--bind', '127.0.0.1',
-                                        '--save', '', '--appendonly', 'no',
-                                        '--dir', dir],
-                       { stdio: 'ignore' });
-    return proc;
-}
-
-async function redisUp() {
-    await waitFor(async () => {
-        const c = createClient({ url: `redis://127.0.0.1:${redisPort}` });
-        c.on('error', () => {});
-        try {
-            await c.connect();
-            await c.ping();
-            await c.quit();
-            return true;
-        } catch {
-            return false;
-        }
-    }, 10000, 'redis-server to answer');
-}
-
 async function health(h) {
     const r = await fetch(h.url('/health'));
     return r.json();
 }
 
 before(async () => {
-    redisPort = await freePort();
-    redis = startRedis();
-    await redisUp();
+    redis = await startRedis();
+    redisPort = redis.port;
 
     hosts = [];
     for (let i = 0; i < 2; i++) {
@@ -83,7 +54,7 @@ after(async () => {
     for (const h of hosts || []) {
         await h.stop();
     }
-    redis?.kill('SIGKILL');
+    redis?.stop();
 });
 
 function client(host, nsp = '/chat') {
@@ -212,7 +183,7 @@ test('Redis away: each host serves its own clients; back within seconds',
     await connected(a);
     await connected(b);
 
-    redis.kill('SIGKILL');
+    redis.stop();
     await waitFor(async () => (await health(hosts[0])).redis.state !== 'up',
                   5000, 'host A to see Redis gone');
 
@@ -224,8 +195,7 @@ test('Redis away: each host serves its own clients; back within seconds',
     const lost = (await health(hosts[0])).redis.lost;
     assert.ok(lost >= 1, `lost ${lost}`);
 
-    redis = startRedis();
-    await redisUp();
+    await redis.start();
     const back = Date.now();
     for (const h of hosts) {
         await waitFor(async () => (await health(h)).redis.state === 'up',

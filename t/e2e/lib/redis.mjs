@@ -40,13 +40,25 @@ async function answers(port) {
     }, 10000, `redis-server on ${port}`);
 }
 
+// A single server; stop() kills it, start() brings it back on its port.
 export async function startRedis() {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ngx-ws-redis-'));
-    const proc = serve(port, dir);
-    await answers(port);
-    return { port, url: `redis://127.0.0.1:${port}`,
-             stop: () => proc.kill('SIGKILL') };
+    const redis = {
+        port,
+        url: `redis://127.0.0.1:${port}`,
+        proc: null,
+        async start() {
+            this.proc = serve(port, dir);
+            await answers(port);
+        },
+        stop() {
+            this.proc?.kill('SIGKILL');
+            this.proc = null;
+        },
+    };
+    await redis.start();
+    return redis;
 }
 
 export async function startCluster(n = 3) {
