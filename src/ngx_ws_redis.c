@@ -1197,7 +1197,7 @@ ngx_ws_redis_down(ngx_ws_redis_link_t *l, const char *why)
         return;
     }
 
-    if (ngx_ws_slots_known && l->node->index) {
+    if (ngx_ws_slots_known && ngx_ws_redis_nnodes > 1) {
         /* a node of a cluster gone: its replica may take its slots */
         ngx_ws_slots_refresh_soon();
     }
