@@ -533,10 +533,16 @@ start_hosts() {
     fi
 
     # both hosts subscribed: each SUBSCRIBEs to the namespace's request
-    # channel after PSUBSCRIBing to its broadcasts, on one connection
+    # channel after PSUBSCRIBing to its broadcasts, on one connection (the
+    # sharded adapter: SSUBSCRIBEs to the namespace's channel)
     for i in $(seq 1 100); do
-        n=$("$REDIS_CLI" -p "$REDIS_PORT" --raw pubsub numsub \
-            'socket.io-request#/chat#' 2>/dev/null | sed -n 2p)
+        if [ "$REDIS_ADAPTER" = sharded ]; then
+            n=$("$REDIS_CLI" -p "$REDIS_PORT" --raw pubsub shardnumsub \
+                'socket.io#/chat#' 2>/dev/null | sed -n 2p)
+        else
+            n=$("$REDIS_CLI" -p "$REDIS_PORT" --raw pubsub numsub \
+                'socket.io-request#/chat#' 2>/dev/null | sed -n 2p)
+        fi
         [ "${n:-0}" -ge 2 ] && return 0
         sleep 0.1
     done
