@@ -20,7 +20,8 @@ ASAN_MODULE := $(ASAN_BUILD)/ngx_ws_module.so
 
 CC         ?= cc
 CODEC_SRCS := src/ngx_ws_frame.c src/ngx_ws_eio.c src/ngx_ws_sio.c \
-              src/ngx_ws_json.c src/ngx_ws_op.c src/ngx_ws_adapter.c
+              src/ngx_ws_json.c src/ngx_ws_op.c src/ngx_ws_adapter.c \
+              src/ngx_ws_mp.c
 CODEC_LIBS := -lmsgpackc
 MODULE_SRCS := config ngx_ws_module.c $(wildcard src/*.c src/*.h)
 UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
