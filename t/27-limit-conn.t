@@ -11,7 +11,8 @@
 # its upgrade) take no place; a session gives its place back when it
 # ends, however it ends (a close, a "1" in a POST, the connect timeout
 # of an abandoned poll, a worker killed with SIGKILL); no count and no
-# zone entry is left after many connects and disconnects.  Also under
+# zone entry is left after many connects and disconnects; an IPv4 client
+# on a dual-stack listener is its IPv4 address, ::1 another.  Also under
 # ASan.
 
 use strict;
@@ -19,6 +20,7 @@ use warnings;
 
 use Test::More;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use IO::Select;
 use Time::HiRes qw(sleep time);
 
@@ -76,6 +78,7 @@ http {
 
     server {
         listen 127.0.0.1:%%PORT%% reuseport;
+        listen [::]:%%PORT2%% ipv6only=off;
 
         location /socket.io/ {
             ws_socketio;
@@ -96,12 +99,17 @@ my $port = $t->port;
 
 # ------------------------------------------------------------ clients
 
-# A raw HTTP exchange from a given address: (status, headers, body).
+# A raw HTTP exchange from a given address (to 127.0.0.1:port, or with
+# $to = [host, port] elsewhere): (status, headers, body).
 sub req {
-    my ($local, $raw) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  LocalAddr => $local, Proto => 'tcp',
-                                  Timeout => 5) or return;
+    my ($local, $raw, $to) = @_;
+    my $s = $to
+        ? IO::Socket::IP->new(PeerHost => $to->[0], PeerPort => $to->[1],
+                              Proto => 'tcp', Timeout => 5)
+        : IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                LocalAddr => $local, Proto => 'tcp',
+                                Timeout => 5);
+    return unless $s;
     $s->autoflush(1);
     print $s $raw;
     my $buf = '';
@@ -365,6 +373,36 @@ ok(wait_connections(0), 'every session gone');
     is_deeply([@lines[-3 .. -1]], [1, 1, 1],
               'the zone holds its entry alone: none left by the others');
     $ws->close;
+    ok(wait_connections(0), 'gone');
+}
+
+# ------------------------------------------------------------ IPv6
+
+# The dual-stack listener: an IPv4 client there (::ffff:127.0.0.1) counts
+# as its IPv4 address, ::1 as an address of its own.
+{
+    my $p6 = $t->port(2);
+    my $poll6 = sub {
+        my ($host) = @_;
+        my ($st, $h, $body) = req(undef, "GET $P HTTP/1.1\r\nHost: localhost"
+                                         . "\r\nConnection: close\r\n\r\n",
+                                  [$host, $p6]);
+        @refused = ($st, $h, $body);
+        return undef unless ($st // 0) == 200;
+        return ($body =~ /^0\{"sid":"([\w-]{20})"/)[0];
+    };
+
+    my @held = grep { defined } map { ws_open() } 1 .. $L - 1;
+    my $mapped = $poll6->('127.0.0.1');
+    ok($mapped, 'an IPv4 client on the dual-stack listener');
+    refused_ws(undef, 'counted as 127.0.0.1: the next one refused');
+
+    my @six = grep { defined } map { $poll6->('::1') } 1 .. $L;
+    is(scalar @six, $L, "::1: $L of its own");
+    ok(!defined $poll6->('::1') && $refused[0] == 429, '::1: then 429');
+
+    $_->close for @held;
+    poll_close('127.0.0.1', $_) for $mapped, @six;
     ok(wait_connections(0), 'gone');
 }
 
