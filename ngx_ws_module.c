@@ -193,6 +193,13 @@ static ngx_command_t  ngx_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_limit_conn_per_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_ws_limit_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_push"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_ws_push,
@@ -334,6 +341,7 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->relays = NGX_CONF_UNSET_PTR;
     conf->cors_origins = NGX_CONF_UNSET_PTR;
     conf->cors_credentials = NGX_CONF_UNSET;
+    conf->limit_conn = NGX_CONF_UNSET_UINT;
 
     /* not inherited: set only where ws_push or ws_health is */
     conf->json_errors = NGX_CONF_UNSET;
@@ -408,6 +416,7 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
     ngx_conf_merge_value(conf->cors_credentials, prev->cors_credentials, 0);
+    ngx_conf_merge_uint_value(conf->limit_conn, prev->limit_conn, 0);
 
     /* the name and the path are set together */
 

@@ -120,6 +120,14 @@ typedef struct {
 } ngx_ws_zone_nsp_t;
 
 
+/* ws_limit_conn_per_ip's count per client address (ngx_ws_limit.c) */
+typedef struct {
+    ngx_rbtree_t               tree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_uint_t                 entries;
+} ngx_ws_limit_sh_t;
+
+
 /* The shared memory zone (ngx_ws_zone.c, ngx_ws_broker.c). */
 typedef struct {
     ngx_slab_pool_t           *shpool;
@@ -146,6 +154,8 @@ typedef struct {
     ngx_atomic_t               redis_reconnects;
     u_char                     uid[NGX_WS_REDIS_UID_LEN];  /* the host's,
                                                   as an adapter's */
+
+    ngx_ws_limit_sh_t          limit;
 
     ngx_uint_t                 nnsps;
     ngx_ws_zone_nsp_t          nsps[NGX_WS_ZONE_NSPS];
@@ -181,6 +191,8 @@ typedef struct {
     ngx_flag_t                 cors_credentials;
     ngx_str_t                  cookie;         /* ws_cookie name, "": off */
     ngx_str_t                  cookie_path;
+
+    ngx_uint_t                 limit_conn;     /* per address, 0: off */
 } ngx_ws_loc_conf_t;
 
 
@@ -261,7 +273,9 @@ struct ngx_ws_nsp_s {
  * upgrade moves a live session from the second to the first.  The node of
  * the worker's sid index comes first and the sid right after it
  * (ngx_ws_id_rbtree_insert_value() finds ids there); the layout keeps the
- * struct within 200 bytes, a malloc chunk of 208.
+ * struct within 200 bytes, a malloc chunk of 208.  Where
+ * ws_limit_conn_per_ip is set, a pointer to the session's count follows
+ * the struct (ngx_ws_limit.c): 8 bytes there only, not in every session.
  */
 struct ngx_ws_session_s {
     ngx_rbtree_node_t          node;           /* worker's sid index */
@@ -283,6 +297,8 @@ struct ngx_ws_session_s {
     unsigned                   upgraded:1;     /* the probe got its "5" */
     unsigned                   relay:1;        /* a WebSocket of a session
                                                   of another worker */
+    unsigned                   limited:1;      /* counted by
+                                                  ws_limit_conn_per_ip */
 
     union {
         ngx_connection_t      *connection;     /* WebSocket */
@@ -598,6 +614,15 @@ void ngx_ws_registry_add(u_char *id);
 void ngx_ws_registry_del(u_char *id);
 ngx_pid_t ngx_ws_registry_owner(u_char *id, size_t len);
 ngx_uint_t ngx_ws_pid_alive(ngx_pid_t pid);
+
+/* ngx_ws_limit.c */
+#define ngx_ws_limit_extra(conf)  ((conf)->limit_conn ? sizeof(void *) : 0)
+
+char *ngx_ws_limit_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_ws_limit_init(ngx_ws_sh_t *sh);
+ngx_int_t ngx_ws_limit_take(ngx_http_request_t *r, ngx_ws_session_t *s);
+void ngx_ws_limit_release(ngx_ws_session_t *s);
+void ngx_ws_limit_release_slot(ngx_ws_sh_t *sh, ngx_uint_t slot);
 
 /* ngx_ws_broker.c */
 ngx_int_t ngx_ws_broker_init(ngx_cycle_t *cycle);

@@ -354,6 +354,32 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, u_char *sid,
     c = r->connection;
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_module);
 
+    /* the session is freed with the request unless the hand-off happens */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s = ngx_ws_session_create(c, wlcf);
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_ws_session_abort;
+    cln->data = s;
+    ngx_http_set_ctx(r, cln, ngx_ws_module);
+
+    /* a new session counts against its address, before any 101 header */
+
+    if (sid == NULL) {
+        rc = ngx_ws_limit_take(r, s);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     ngx_sha1_init(&sha1);
     ngx_sha1_update(&sha1, key->data, key->len);
     ngx_sha1_update(&sha1, NGX_WS_GUID, sizeof(NGX_WS_GUID) - 1);
@@ -380,22 +406,6 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, u_char *sid,
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    /* the session is freed with the request unless the hand-off happens */
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    s = ngx_ws_session_create(c, wlcf);
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_ws_session_abort;
-    cln->data = s;
-    ngx_http_set_ctx(r, cln, ngx_ws_module);
 
     /* engine.io-client's forceBase64: binary goes out as "b<base64>" */
 

@@ -54,6 +54,7 @@ ngx_ws_poll_open(ngx_http_request_t *r)
 {
     u_char             *open, *p;
     size_t              len;
+    ngx_int_t           rc;
     ngx_ws_poll_t      *poll;
     ngx_ws_session_t   *s;
     ngx_ws_loc_conf_t  *conf;
@@ -93,6 +94,13 @@ ngx_ws_poll_open(ngx_http_request_t *r)
     poll->flush.handler = ngx_ws_poll_flush_handler;
     poll->flush.data = s;
     poll->flush.log = &poll->log;
+
+    rc = ngx_ws_limit_take(r, s);
+
+    if (rc != NGX_DECLINED) {
+        ngx_ws_session_free(s);
+        return rc;
+    }
 
     if ((conf->hook_connect.len || conf->hook_event.len
          || conf->hook_disconnect.len)

@@ -56,7 +56,8 @@ ngx_ws_session_create(ngx_connection_t *c, ngx_ws_loc_conf_t *conf)
 
     /* a polling session has no connection of its own */
 
-    s = ngx_calloc(sizeof(ngx_ws_session_t), c ? c->log : ngx_cycle->log);
+    s = ngx_calloc(sizeof(ngx_ws_session_t) + ngx_ws_limit_extra(conf),
+                   c ? c->log : ngx_cycle->log);
     if (s == NULL) {
         return NULL;
     }
@@ -819,6 +820,8 @@ ngx_ws_session_free(ngx_ws_session_t *s)
 {
     ngx_ws_out_t      *out;
     ngx_ws_session_t  *target;
+
+    ngx_ws_limit_release(s);
 
     if (s->probe && !s->discard) {
         /* a probe that did not upgrade: the session may try again */

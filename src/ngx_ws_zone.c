@@ -102,6 +102,7 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_ws_id_rbtree_insert_value);
     ngx_rbtree_init(&sh->rooms, &sh->rooms_sentinel,
                     ngx_ws_shard_rbtree_insert_value);
+    ngx_ws_limit_init(sh);
 
     sh->shpool = shpool;
     sh->next_seq = 1;
@@ -274,6 +275,7 @@ ngx_ws_zone_release(ngx_ws_sh_t *sh, ngx_uint_t slot)
     }
 
     ngx_ws_shard_rooms_release(sh, slot);
+    ngx_ws_limit_release_slot(sh, slot);
 
     ngx_memzero(&sh->slots[slot], sizeof(ngx_ws_slot_t));
 }

@@ -66,6 +66,7 @@ sub random_key {
 #   timeout    for the connect and the response head (5 s)
 #   ssl        1 to speak TLS (needs IO::Socket::SSL, not core)
 #   rcvbuf     SO_RCVBUF set before connecting
+#   local      the client's own address (e.g. '127.0.0.2'), plain TCP only
 # Returns the client (whatever the status: check ->status), or undef when
 # the TCP connection fails.
 sub new {
@@ -95,7 +96,9 @@ sub new {
     } else {
         $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $o{port}, Proto => 'tcp',
-                                      Timeout => $self->{timeout});
+                                      Timeout => $self->{timeout},
+                                      $o{local} ? (LocalAddr => $o{local})
+                                                : ());
     }
     return undef unless $sock;
     $sock->autoflush(1);
