@@ -44,7 +44,7 @@ BUILD_PKGS := nginx nginx-dev gcc make libhiredis-dev libcjson-dev \
 DEB_PKGS   := $(BUILD_PKGS) build-essential debhelper dpkg-dev lintian
 TEST_PKGS  := $(DEB_PKGS) perl curl openssl clang \
               libclang-rt-14-dev nodejs chromium libio-socket-ssl-perl \
-              redis-server debootstrap gettext-base iproute2
+              redis-server debootstrap gettext-base iproute2 prometheus
 
 .PHONY: all build run test unit prove e2e fuzz fuzz-long asan bench deps \
         test-deps clean protocol-suite deb deb-install

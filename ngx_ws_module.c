@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 static ngx_int_t ngx_ws_postconfiguration(ngx_conf_t *cf);
@@ -29,6 +30,8 @@ static char *ngx_ws_hook_queue(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_metrics_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_ws_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler);
 static char *ngx_ws_msec_check(ngx_conf_t *cf, void *post, void *data);
@@ -210,6 +213,13 @@ static ngx_command_t  ngx_ws_commands[] = {
     { ngx_string("ws_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_ws_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_metrics_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -633,6 +643,13 @@ ngx_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_ws_metrics_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_ws_set_handler(cf, ngx_ws_metrics_handler);
+}
+
+
+static char *
 ngx_ws_set_handler(ngx_conf_t *cf, ngx_http_handler_pt handler)
 {
     ngx_ws_main_conf_t        *wmcf;
@@ -779,8 +796,13 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_ws_zone_attach(cycle) != NGX_OK
-        || ngx_ws_broker_init(cycle) != NGX_OK
+    if (ngx_ws_zone_attach(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_metrics_attach();
+
+    if (ngx_ws_broker_init(cycle) != NGX_OK
         || ngx_ws_redis_init(cycle) != NGX_OK)
     {
         return NGX_ERROR;

@@ -157,6 +157,8 @@ typedef struct {
 
     ngx_ws_limit_sh_t          limit;
 
+    void                      *metrics;        /* ngx_ws_metrics.c */
+
     ngx_uint_t                 nnsps;
     ngx_ws_zone_nsp_t          nsps[NGX_WS_ZONE_NSPS];
     ngx_ws_slot_t              slots[NGX_WS_ZONE_SLOTS];
@@ -216,6 +218,7 @@ struct ngx_ws_call_s {
     void                      *data;
     ngx_str_t                  uri;
     const char                *name;
+    uint64_t                   start;          /* for its latency, in us */
     unsigned                   answered:1;
     unsigned                   finalized:1;
 };

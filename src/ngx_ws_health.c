@@ -87,6 +87,7 @@ ngx_ws_health_handler(ngx_http_request_t *r)
     len = sizeof("{\"status\":\"ok\",\"pid\":,\"uptime\":,,\"workers\":[]}")
           + sizeof(",\"redis\":{\"state\":\"connecting\",\"lost\":,"
                    "\"reconnects\":}") + 2 * NGX_ATOMIC_T_LEN
+          + sizeof(",\"version\":\"" NGX_WS_VERSION "\"")
           + 2 * NGX_INT_T_LEN + counts
           + h->nworkers * (sizeof("{\"pid\":,},") + NGX_INT_T_LEN + counts);
 
@@ -114,7 +115,8 @@ ngx_ws_health_handler(ngx_http_request_t *r)
 
     p = ngx_ws_health_redis(r, p);
 
-    *p++ = '}';
+    p = ngx_cpymem(p, ",\"version\":\"" NGX_WS_VERSION "\"}",
+                   sizeof(",\"version\":\"" NGX_WS_VERSION "\"}") - 1);
 
     return ngx_ws_http_reply(r, NGX_HTTP_OK, body, p - body);
 }

@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -1342,6 +1342,7 @@ ngx_ws_poll_relayed(ngx_ws_session_t *s, ngx_ws_op_t *op, ngx_pid_t from)
                        (size_t) NGX_WS_ID_LEN, s->sid, from);
 
         ngx_ws_poll_release_get(s, NGX_WS_EIO_NOOP);
+        ngx_ws_metric_add(NGX_WS_M_UPGRADES, 1);
 
         poll->ws_pid = from;
         poll->probing = 0;

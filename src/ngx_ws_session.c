@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <openssl/rand.h>
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 static void ngx_ws_read_handler(ngx_event_t *rev);
@@ -200,6 +200,8 @@ ngx_ws_session_register(ngx_ws_session_t *s)
 
     ngx_ws_registry_add(s->sid);
     ngx_ws_zone_count(NULL, 1);
+    ngx_ws_metric_add(s->polling ? NGX_WS_M_EIO_POLLING
+                                 : NGX_WS_M_EIO_WEBSOCKET, 1);
 }
 
 
@@ -1251,6 +1253,8 @@ ngx_ws_session_takeover(ngx_ws_session_t *probe)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "ws session %*s: upgraded to websocket",
                    (size_t) NGX_WS_ID_LEN, s->sid);
+
+    ngx_ws_metric_add(NGX_WS_M_UPGRADES, 1);
 
     ngx_ws_session_timer_arm(s);
 

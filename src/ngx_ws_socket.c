@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 #define NGX_WS_INVALID_NSP  "{\"message\":\"Invalid namespace\"}"
@@ -423,6 +423,9 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
                        "ws connect: \"%*s\" is not served here",
                        pkt->nsp_len, pkt->nsp);
 
+        /* a name the client chose never becomes a label */
+        ngx_ws_metrics_connect(NULL, NGX_WS_M_CONNECT_REJECTED);
+
         rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
                                  pkt->nsp_len, (u_char *) NGX_WS_INVALID_NSP,
                                  sizeof(NGX_WS_INVALID_NSP) - 1);
@@ -433,6 +436,8 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(s), 0,
                        "ws connect: auth payload of %uz bytes refused",
                        pkt->data_len);
+
+        ngx_ws_metrics_connect(nsp, NGX_WS_M_CONNECT_REJECTED);
 
         rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR, pkt->nsp,
                                  pkt->nsp_len, (u_char *) NGX_WS_AUTH_TOO_BIG,
@@ -510,6 +515,7 @@ ngx_ws_socket_accept(ngx_ws_socket_t *sock)
     ngx_rbtree_insert(&nsp->ids, &sock->node);
 
     ngx_ws_zone_count(nsp, 1);
+    ngx_ws_metrics_connect(nsp, NGX_WS_M_CONNECT_SUCCESS);
 
     s->connected = 1;
 
@@ -542,6 +548,8 @@ ngx_ws_socket_refuse(ngx_ws_socket_t *sock, u_char *json, size_t len)
     ngx_ws_session_t  *s;
 
     s = sock->session;
+
+    ngx_ws_metrics_connect(sock->nsp, NGX_WS_M_CONNECT_REJECTED);
 
     rc = ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT_ERROR,
                              sock->nsp->name.data, sock->nsp->name.len,
@@ -592,13 +600,22 @@ ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
 /*
  * Leaves the namespace; the caller has taken it off the session's list.
  * The application hears of it with socket.io's reason, once it had let
- * the socket in.
+ * the socket in.  A socket still waiting for the connect hook goes with a
+ * reason when its CONNECT was never answered (a refusal gives none).
  */
 
 void
 ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
 {
+    if (sock->pending && reason) {
+        ngx_ws_metrics_connect(sock->nsp, NGX_WS_M_CONNECT_ERROR);
+    }
+
     if (!sock->pending) {
+        if (reason) {
+            ngx_ws_metrics_disconnect(reason);
+        }
+
         if (reason && sock->session->hooks) {
             ngx_ws_hook_disconnect(sock, reason);
         }

@@ -7,7 +7,7 @@
 
 #include <openssl/rand.h>
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -81,7 +81,7 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         sh->generation++;
         ngx_shmtx_unlock(&shpool->mutex);
 
-        return NGX_OK;
+        return ngx_ws_metrics_zone_init(sh);
     }
 
     sh = ngx_slab_calloc(shpool, sizeof(ngx_ws_sh_t));
@@ -132,7 +132,7 @@ ngx_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool->log_nomem = 0;
 
-    return NGX_OK;
+    return ngx_ws_metrics_zone_init(sh);
 }
 
 

@@ -42,7 +42,7 @@ sub counts_are {
     my ($st, $d, $body, $h) = get_json($port, '/health');
     is($st, 200, 'health: 200');
     like($h->{'content-type'} // '', qr{^application/json}, 'health: JSON');
-    like($body, qr/^\{"status":"ok","pid":\d+,"uptime":\d+,"connections":0,"namespaces":\{"\/":0,"\/chat":0\},"workers":\[\{"pid":\d+,"connections":0,"namespaces":\{"\/":0,"\/chat":0\}\}\]\}\z/,
+    like($body, qr/^\{"status":"ok","pid":\d+,"uptime":\d+,"connections":0,"namespaces":\{"\/":0,"\/chat":0\},"workers":\[\{"pid":\d+,"connections":0,"namespaces":\{"\/":0,"\/chat":0\}\}\],"version":"\d+\.\d+\.\d+"\}\z/,
          'health: exact fields, in order');
     my @w = $t->worker_pids;
     is($d->{pid}, $w[0], 'health: pid is the worker');
