@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -85,6 +85,7 @@ ngx_ws_apply(ngx_ws_op_t *op, ngx_pool_t *pool, ngx_uint_t *matched)
 
     if (op->type == NGX_WS_EMIT) {
         *matched = ngx_ws_apply_emit(op, &t);
+        ngx_ws_metric_add(NGX_WS_M_DELIVERIES, *matched);
         return NGX_OK;
     }
 

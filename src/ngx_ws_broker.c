@@ -7,7 +7,7 @@
 
 #include <sys/un.h>
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -69,6 +69,12 @@ ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     uint64_t   seq;
 
     *matched = 0;
+
+    /* every operation of another host passes here, from either adapter */
+
+    if (op->flags & NGX_WS_OP_FROM_REDIS) {
+        ngx_ws_metric_add(NGX_WS_M_REDIS_RECEIVED, 1);
+    }
 
     if (ngx_ws_nsp_find(op->nsp.data, op->nsp.len) == NULL) {
         return NGX_DECLINED;

@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -72,6 +72,8 @@ ngx_ws_call_start(ngx_ws_call_t *call, ngx_ws_hooks_t *hooks, u_char *body,
     ngx_connection_t            *c;
     ngx_http_request_t          *r, *sr;
     ngx_http_post_subrequest_t  *ps;
+
+    call->start = ngx_ws_metrics_usec();
 
     c = ngx_ws_call_connection(call, hooks);
     if (c == NULL) {
@@ -398,6 +400,8 @@ ngx_ws_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
                       "ws: the %s hook \"%V\" failed: status %ui, rc %i",
                       call->name, &call->uri, status, rc);
     }
+
+    ngx_ws_metrics_hook(call->name, body != NULL, call->start);
 
     call->handler(call, body, len);
 

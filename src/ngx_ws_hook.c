@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -696,6 +696,8 @@ failed:
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "ws: the %s hook could not be called", name);
+
+    ngx_ws_metrics_hook(name, 0, 0);
 
     if (type == NGX_WS_HOOK_CONNECT && hooks->session) {
         ngx_ws_session_close(hooks->session, NGX_WS_CLOSE_INTERNAL,

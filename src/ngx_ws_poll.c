@@ -451,6 +451,8 @@ ngx_ws_poll_read(ngx_ws_session_t *s)
             sep = end;
         }
 
+        ngx_ws_metric_add(NGX_WS_M_BYTES_IN, (sep < end) ? sep - p + 1
+                                                         : sep - p);
         ngx_ws_session_engineio(s, 0, p, sep - p);
 
         p = (sep < end) ? sep + 1 : end;
@@ -859,6 +861,8 @@ ngx_ws_poll_reply(ngx_http_request_t *r, ngx_uint_t status, const char *type,
         return NGX_ERROR;
     }
 
+    ngx_ws_metric_add(NGX_WS_M_BYTES_OUT, len);
+
     return ngx_ws_http_send(r, status, type, body, len);
 }
 
@@ -919,6 +923,7 @@ ngx_ws_poll_queue(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     cost = msg->len + NGX_WS_OUT_COST;
 
     if (s->out && s->out_bytes + cost > s->conf->write_queue) {
+        ngx_ws_metric_add(NGX_WS_M_SLOW_READER, 1);
         ngx_log_error(NGX_LOG_WARN, &s->poll->log, 0,
                       "ws: slow reader, %uz bytes queued over "
                       "ws_write_queue %uz, closing",

@@ -5,7 +5,7 @@
  */
 
 
-#include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 
 
 /*
@@ -81,16 +81,22 @@ ngx_ws_push_body(ngx_http_request_t *r)
                              r->pool);
 
     if (reason == ngx_ws_op_nomem) {
+        ngx_ws_metrics_push(0, NGX_WS_M_PUSH_ERROR);
         rc = ngx_ws_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "%s",
                                reason);
 
     } else if (reason) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ws: push refused: %s", reason);
+        ngx_ws_metrics_push(0, NGX_WS_M_PUSH_REJECTED);
         rc = ngx_ws_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", reason);
 
     } else {
         rc = ngx_ws_broker_publish(&op, r->pool, &matched);
+
+        ngx_ws_metrics_push(op.type, (rc == NGX_OK) ? NGX_WS_M_PUSH_OK
+                                     : (rc == NGX_ERROR) ? NGX_WS_M_PUSH_ERROR
+                                     : NGX_WS_M_PUSH_REJECTED);
 
         if (rc == NGX_OK) {
             rc = ngx_ws_push_matched(r, matched);

@@ -40,6 +40,7 @@
 #include <signal.h>
 
 #include "ngx_ws.h"
+#include "ngx_ws_metrics.h"
 #include "ngx_ws_adapter.h"
 #include "ngx_ws_redis.h"
 
@@ -1152,6 +1153,7 @@ ngx_ws_redis_publish(ngx_str_t *channel, u_char *data, size_t len)
         return NGX_ERROR;
     }
 
+    ngx_ws_metric_add(NGX_WS_M_REDIS_PUBLISHED, 1);
     return NGX_OK;
 }
 

@@ -225,6 +225,8 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
         return NGX_ERROR;
     }
 
+    ngx_ws_metric_add(NGX_WS_M_PACKETS_OUT, 1);
+
     if (s->polling) {
         return ngx_ws_poll_queue(s, msg);
     }
@@ -234,6 +236,10 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 
     if (s->out == NULL) {
         n = c->send(c, msg->data, msg->len);
+
+        if (n > 0) {
+            ngx_ws_metric_add(NGX_WS_M_BYTES_OUT, n);
+        }
 
         if (n == (ssize_t) msg->len) {
             return NGX_OK;
@@ -258,6 +264,7 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     cost = msg->len - pos + NGX_WS_OUT_COST;
 
     if (s->out && s->out_bytes + cost > s->conf->write_queue) {
+        ngx_ws_metric_add(NGX_WS_M_SLOW_READER, 1);
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "ws: slow reader, %uz bytes queued over "
                       "ws_write_queue %uz, closing",
@@ -466,6 +473,7 @@ ngx_ws_session_read(ngx_ws_session_t *s)
 
         s->rbuf_len += n;
         total += n;
+        ngx_ws_metric_add(NGX_WS_M_BYTES_IN, n);
 
         if (ngx_ws_session_parse(s) == NGX_DONE) {
             return NGX_DONE;
@@ -531,6 +539,7 @@ ngx_ws_session_parse(ngx_ws_session_t *s)
                       s->parser.error, -n);
         s->rbuf_len = 0;
         s->discard = 1;
+        ngx_ws_metrics_protocol((ngx_uint_t) -n);
         ngx_ws_session_close(s, (ngx_uint_t) -n, "transport error");
         return NGX_OK;
     }
@@ -595,6 +604,7 @@ ngx_ws_write_handler(ngx_event_t *wev)
     s = c->data;
 
     if (wev->timedout) {
+        ngx_ws_metric_add(NGX_WS_M_SEND_TIMEOUT, 1);
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "ws: client timed out reading, closing");
         c->timedout = 1;
@@ -641,6 +651,7 @@ ngx_ws_session_flush(ngx_ws_session_t *s)
 
         progress = 1;
         out->pos += n;
+        ngx_ws_metric_add(NGX_WS_M_BYTES_OUT, n);
         s->out_bytes -= n;
 
         if (out->pos < out->msg->len) {
@@ -1010,6 +1021,8 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
         return;
     }
 
+    ngx_ws_metric_add(NGX_WS_M_PACKETS_IN, 1);
+
     if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
         ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                       "ws: engine.io parse error (%s), closing", pkt.error);
@@ -1036,6 +1049,7 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
             ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
                           "ws: invalid socket.io packet (%s), closing",
                           error);
+            ngx_ws_metrics_protocol(NGX_WS_CLOSE_NORMAL);
             ngx_ws_session_close(s, NGX_WS_CLOSE_NORMAL, "parse error");
         }
 
@@ -1082,6 +1096,8 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
 static void
 ngx_ws_session_error(ngx_ws_session_t *s)
 {
+    ngx_ws_metrics_protocol(NGX_WS_CLOSE_NORMAL);
+
     if (s->polling) {
         s->closing = 1;
         ngx_ws_session_detach(s, "parse error");

@@ -18,6 +18,7 @@ use NgxWs::Test qw(http_get http_request push_json wait_for server_conf
 use NgxWs::WebSocket;
 use NgxWs::App;
 use Time::HiRes qw(sleep);
+use POSIX ();
 
 my $t = NgxWs::Test->new->require_module;
 
@@ -38,10 +39,15 @@ my $hook = ['internal', 'proxy_pass http://127.0.0.1:' . $app->port . '/api/',
             'proxy_read_timeout 2s'];
 
 my $conf = server_conf(listen => 'reuseport',
-    socketio => ['ws_namespace /chat'], push => 1, health => 1,
+    socketio => ['ws_namespace /chat'],
+    push => ['client_body_buffer_size 128k'], health => 1,
     locations => [
         '/refuse/' => ['ws_socketio', 'ws_hook_connect /_hook/refuse'],
         '/fail/'   => ['ws_socketio', 'ws_hook_connect /_hook/fail'],
+        '/tiny/'   => ['ws_socketio', 'ws_namespace /slow',
+                       'ws_write_queue 64k'],
+        '/stuck/'  => ['ws_socketio', 'ws_namespace /stuck',
+                       'ws_write_queue 100m', 'ws_send_timeout 1s'],
         '/_hook/'  => $hook,
         '/metrics' => ['ws_metrics']]);
 
@@ -207,6 +213,119 @@ my $m = deltas_are($base, {
 ok(!grep({ m{"/(nope|other)} } keys %$m), 'client-chosen names are no labels');
 gauge_is(active('/'), $n, 'sockets');
 gauge_is(active('/chat'), $n, 'sockets');
+is(($m->{'socket_hook_duration_seconds_count{hook="connect"}'} // 0)
+   - ($base->{'socket_hook_duration_seconds_count{hook="connect"}'} // 0),
+   4, 'hook latency: one observation per call');
+like($m->{'socket_hook_duration_seconds_sum{hook="connect"}'} // '',
+     qr/^\d+\.\d{6}\z/, 'hook latency: a sum in seconds');
+is($m->{'socket_hook_duration_seconds_bucket{hook="connect",le="+Inf"}'},
+   $m->{'socket_hook_duration_seconds_count{hook="connect"}'},
+   'hook latency: +Inf is the count');
+
+# ------------------------------------------------------------- pushes
+
+$base = $m;
+
+sub pushed {
+    my ($json, $status) = @_;
+    my ($st) = push_json($port, $json);
+    is($st, $status, "push $json: $status");
+}
+
+pushed('{"nsp":"/chat","event":"m","data":[1]}', 200) for 1 .. 5;
+pushed('{"op":"join","nsp":"/chat","room":"r"}', 200);
+pushed('{"nsp":"/chat","rooms":"r","event":"in-r"}', 200);
+pushed('{"nsp":"/zzz","event":"m"}', 400);
+pushed('{"nsp":', 400);
+
+$c[1]->sio_disconnect('/chat');
+
+# protocol errors: an unmasked frame (1002), a packet of no type (1000)
+my @bad = map {
+    NgxWs::WebSocket->sio_open(port => $port, nsps => ['/'])
+        // die "client setup failed"
+} 1 .. 2;
+$bad[0]->send_text('42["x"]', mask => 0);
+is($bad[0]->wait_closed(5), 1002, 'unmasked: closed with 1002');
+$bad[1]->send_text('49');
+ok($bad[1]->wait_closed(5), 'a packet of no type: closed');
+
+$m = deltas_are($base, {
+    'socket_pushes_total{operation="emit",result="ok"}' => 6,
+    'socket_pushes_total{operation="join",result="ok"}' => 1,
+    'socket_pushes_total{operation="emit",result="rejected"}' => 1,
+    'socket_pushes_total{operation="invalid",result="rejected"}' => 1,
+    'socket_broadcast_deliveries_total' => 6 * $n,
+    'socket_disconnects_total{reason="client namespace disconnect"}' => 1,
+    'socket_disconnects_total{reason="transport error"}' => 1,
+    'socket_disconnects_total{reason="parse error"}' => 1,
+    'socket_protocol_errors_total{code="1002"}' => 1,
+    'socket_protocol_errors_total{code="1000"}' => 1,
+    conn('/', 'success') => 2,
+}, 'pushes');
+
+cmp_ok($m->{socket_packets_sent_total} - $base->{socket_packets_sent_total},
+       '>=', 6 * $n, 'packets sent: at least the deliveries');
+# 41/chat, two CONNECTs, "49" (the unmasked frame is no packet)
+is($m->{socket_packets_received_total}
+   - $base->{socket_packets_received_total}, 4, 'packets received');
+cmp_ok($m->{socket_sent_bytes_total} - $base->{socket_sent_bytes_total},
+       '>=', 6 * $n * 10, 'bytes sent');
+cmp_ok($m->{socket_received_bytes_total}
+       - $base->{socket_received_bytes_total}, '>', 0, 'bytes received');
+
+# ------------------------------------------------------------- under load
+
+# promtool accepts what a scrape says while another process floods the
+# push endpoint; the flood's deliveries are all counted.
+$base = scrape();
+my $floods = 200;
+my $pid = fork() // die "fork: $!";
+if ($pid == 0) {
+    push_json($port, '{"nsp":"/chat","event":"flood","data":[1]}')
+        for 1 .. $floods;
+    POSIX::_exit(0);
+}
+for my $i (1 .. 5) {
+    my ($st, $h, $body) = scrape_raw();
+    promtool_ok($body, "scrape $i under a push flood");
+}
+waitpid($pid, 0);
+is($?, 0, 'the flood ran');
+
+$m = deltas_are($base, {
+    'socket_pushes_total{operation="emit",result="ok"}' => $floods,
+    'socket_broadcast_deliveries_total' => $floods * ($n - 1),
+}, 'the flood');
+
+# ------------------------------------------------------------- drops
+
+# A client that never reads: past ws_write_queue (64k) in /slow, past
+# ws_send_timeout (1 s, 100m of queue) in /stuck.
+$base = scrape();
+my %drop;
+for my $where (['tiny', '/slow'], ['stuck', '/stuck']) {
+    my ($loc, $nsp) = @$where;
+    my $ws = NgxWs::WebSocket->new(port => $port, rcvbuf => 4096,
+        path => "/$loc/?EIO=4&transport=websocket");
+    $ws->eio_open or die "no open";
+    like($ws->sio_connect($nsp) // '', qr/^40\Q$nsp\E,/, "$nsp: connected");
+    $drop{$nsp} = $ws;
+}
+# (the clients read nothing: the scrape says when the slow one is gone)
+my $pad = 'p' x 80000;
+for my $nsp ('/slow', '/stuck') {
+    for my $i (1 .. 100) {
+        push_json($port, qq({"nsp":"$nsp","event":"m","data":["$pad"]}));
+        last if $nsp eq '/slow' && (scrape()->{active('/slow')} // 1) == 0;
+    }
+}
+$m = deltas_are($base, {
+    socket_slow_reader_drops_total => 1,
+    socket_send_timeout_drops_total => 1,
+}, 'drops');
+gauge_is(active('/slow'), 0, 'the slow reader is gone');
+gauge_is(active('/stuck'), 0, 'the stuck client is gone');
 
 # ------------------------------------------------------------- reload
 
@@ -226,7 +345,7 @@ $m = deltas_are($base, {
     conn('/', 'success') => 0,
     conn('/chat', 'success') => 5,
     $EIO_WS => 5,
-    'socket_disconnects_total{reason="server shutting down"}' => 2 * $n,
+    'socket_disconnects_total{reason="server shutting down"}' => 2 * $n - 1,
 }, 'after the reload');
 
 gauge_is(active('/chat'), 5, 'after the reload');
