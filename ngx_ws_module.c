@@ -11,6 +11,7 @@
 
 #include "ngx_ws.h"
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_var.h"
 
 
 static ngx_int_t ngx_ws_postconfiguration(ngx_conf_t *cf);
@@ -229,7 +230,7 @@ static ngx_command_t  ngx_ws_commands[] = {
 
 
 static ngx_http_module_t  ngx_ws_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_ws_var_add,                        /* preconfiguration */
     ngx_ws_postconfiguration,              /* postconfiguration */
 
     ngx_ws_create_main_conf,               /* create main configuration */
@@ -270,6 +271,10 @@ ngx_ws_postconfiguration(ngx_conf_t *cf)
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_module);
 
     if (wmcf->used && ngx_ws_zone_add(cf, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_ws_var_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -276,7 +276,8 @@ struct ngx_ws_nsp_s {
  * upgrade moves a live session from the second to the first.  The node of
  * the worker's sid index comes first and the sid right after it
  * (ngx_ws_id_rbtree_insert_value() finds ids there); the layout keeps the
- * struct within 200 bytes, a malloc chunk of 208.  Where
+ * struct at 208 bytes, a malloc chunk of 224 (the packet counts of its
+ * access log line took it past 200 and a chunk of 208).  Where
  * ws_limit_conn_per_ip is set, a pointer to the session's count follows
  * the struct (ngx_ws_limit.c): 8 bytes there only, not in every session.
  */
@@ -302,6 +303,7 @@ struct ngx_ws_session_s {
                                                   of another worker */
     unsigned                   limited:1;      /* counted by
                                                   ws_limit_conn_per_ip */
+    unsigned                   logged:1;       /* its end is logged */
 
     union {
         ngx_connection_t      *connection;     /* WebSocket */
@@ -325,6 +327,9 @@ struct ngx_ws_session_s {
     ngx_msec_t                 connect_at;
 
     ngx_ws_hooks_t            *hooks;          /* NULL: no hooks */
+
+    uint32_t                   packets_in;     /* for its log line */
+    uint32_t                   packets_out;
 };
 
 
@@ -346,6 +351,7 @@ struct ngx_ws_poll_s {
                                                   worker */
     ngx_pid_t                  ws_pid;         /* upgraded to a WebSocket
                                                   held by that worker */
+    ngx_msec_t                 start;          /* for its log line */
     unsigned                   probing:1;      /* a probe is connected */
     unsigned                   upgrading:1;    /* a probe said "2probe" */
 };

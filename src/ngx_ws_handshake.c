@@ -7,7 +7,7 @@
 
 #include <ngx_sha1.h>
 
-#include "ngx_ws.h"
+#include "ngx_ws_var.h"
 
 
 #define NGX_WS_GUID        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -369,6 +369,11 @@ ngx_ws_accept(ngx_http_request_t *r, ngx_str_t *key, u_char *sid,
     cln->handler = ngx_ws_session_abort;
     cln->data = s;
     ngx_http_set_ctx(r, cln, ngx_ws_module);
+
+    if (sid == NULL) {
+        /* for the 101 line: an upgrade has its sid in the arguments */
+        ngx_ws_var_sid(r, s->sid);
+    }
 
     /* a new session counts against its address, before any 101 header */
 

@@ -6,6 +6,7 @@
 
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_var.h"
 
 
 /*
@@ -85,6 +86,9 @@ ngx_ws_poll_open(ngx_http_request_t *r)
     /* the request's log names its connection, which does not last */
     poll->log = *ngx_cycle->log;
     poll->log.action = "serving socket.io over polling";
+    poll->start = ngx_current_msec;
+
+    ngx_ws_var_sid(r, s->sid);
 
     poll->timer.handler = ngx_ws_poll_timer_handler;
     poll->timer.data = s;

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_var.h"
 
 
 static void ngx_ws_read_handler(ngx_event_t *rev);
@@ -226,6 +227,7 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     }
 
     ngx_ws_metric_add(NGX_WS_M_PACKETS_OUT, 1);
+    s->packets_out++;
 
     if (s->polling) {
         return ngx_ws_poll_queue(s, msg);
@@ -704,6 +706,9 @@ ngx_ws_session_detach(ngx_ws_session_t *s, const char *reason)
 {
     ngx_ws_socket_t  *sock;
 
+    /* the first reason is the session's, said while its sockets are here */
+    ngx_ws_var_log(s, reason);
+
     while (s->sockets) {
         sock = s->sockets;
         s->sockets = sock->next;
@@ -1022,6 +1027,7 @@ ngx_ws_session_engineio(ngx_ws_session_t *s, unsigned binary,
     }
 
     ngx_ws_metric_add(NGX_WS_M_PACKETS_IN, 1);
+    s->packets_in++;
 
     if (ngx_ws_eio_decode(payload, len, binary, &pkt) != 0) {
         ngx_log_error(NGX_LOG_INFO, ngx_ws_session_log(s), 0,
