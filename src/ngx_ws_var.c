@@ -72,20 +72,34 @@ ngx_ws_var_add(ngx_conf_t *cf)
 
 
 /*
- * Indexed, so that the module can give a request its values before
- * anybody asks (the sid of a new session, the end of a session).
+ * The indexes of the variables the configuration uses (log_format, map,
+ * if= have indexed them by now), so that the module can give a request
+ * their values before anybody asks: the sid of a new session, the end of
+ * a session.  One nobody uses is not indexed: no request grows with it.
  */
 
 ngx_int_t
 ngx_ws_var_init(ngx_conf_t *cf)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                  i, k;
+    ngx_http_variable_t        *v;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    v = cmcf->variables.elts;
 
     for (i = 0; i < NGX_WS_VAR_N; i++) {
-        ngx_ws_var_index[i] = ngx_http_get_variable_index(cf,
-                                                      &ngx_ws_vars[i].name);
-        if (ngx_ws_var_index[i] == NGX_ERROR) {
-            return NGX_ERROR;
+        ngx_ws_var_index[i] = NGX_ERROR;
+
+        for (k = 0; k < cmcf->variables.nelts; k++) {
+            if (v[k].name.len == ngx_ws_vars[i].name.len
+                && ngx_strncmp(v[k].name.data, ngx_ws_vars[i].name.data,
+                               v[k].name.len)
+                   == 0)
+            {
+                ngx_ws_var_index[i] = k;
+                break;
+            }
         }
     }
 
@@ -99,7 +113,7 @@ ngx_ws_var_set(ngx_http_request_t *r, ngx_uint_t var, u_char *data,
 {
     ngx_http_variable_value_t  *v;
 
-    if (r->variables == NULL) {
+    if (ngx_ws_var_index[var] == NGX_ERROR || r->variables == NULL) {
         return;
     }
 
@@ -119,6 +133,10 @@ void
 ngx_ws_var_sid(ngx_http_request_t *r, u_char *sid)
 {
     u_char  *p;
+
+    if (ngx_ws_var_index[NGX_WS_VAR_SID] == NGX_ERROR) {
+        return;
+    }
 
     p = ngx_pnalloc(r->pool, NGX_WS_ID_LEN);
     if (p == NULL) {
