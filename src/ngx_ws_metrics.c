@@ -183,62 +183,64 @@ ngx_ws_metrics_signature(void)
 
 
 /*
- * When the master started, from Linux's /proc (this runs in the master):
- * its start in clock ticks after boot, and the boot time.  Elsewhere, or
- * should /proc not say, the time the zone was set up.
+ * When the master started (this runs in the master): its start in clock
+ * ticks after boot, from Linux's /proc/self/stat, against the time since
+ * boot now.  Elsewhere, or should /proc not say, the time the zone was set
+ * up.
  */
 
 static time_t
 ngx_ws_metrics_master_start(void)
 {
-    u_char      *p;
-    FILE        *f;
-    time_t       btime;
-    long         ticks;
-    char         buf[1024];
-    ngx_uint_t   i;
-    unsigned long long  start;
+    u_char           *p, *last;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_int_t         ticks;
+    ngx_uint_t        i;
+    struct timespec   boot;
+    u_char            buf[1024];
 
-    btime = 0;
-    start = 0;
-
-    f = fopen("/proc/stat", "r");
-    if (f) {
-        while (fgets(buf, sizeof(buf), f)) {
-            if (ngx_strncmp(buf, "btime ", 6) == 0) {
-                btime = (time_t) strtoll(buf + 6, NULL, 10);
-                break;
-            }
-        }
-
-        fclose(f);
-    }
-
-    f = fopen("/proc/self/stat", "r");
-    if (f) {
-        if (fgets(buf, sizeof(buf), f)) {
-            /* field 22, counted after the ")" that ends the name */
-            p = (u_char *) strrchr(buf, ')');
-
-            for (i = 2; p && i < 22; i++) {
-                p = (u_char *) strchr((char *) p + 1, ' ');
-            }
-
-            if (p) {
-                start = strtoull((char *) p + 1, NULL, 10);
-            }
-        }
-
-        fclose(f);
-    }
-
-    ticks = sysconf(_SC_CLK_TCK);
-
-    if (btime == 0 || start == 0 || ticks <= 0) {
+    fd = ngx_open_file("/proc/self/stat", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
         return ngx_time();
     }
 
-    return btime + (time_t) (start / ticks);
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+    (void) ngx_close_file(fd);
+
+    if (n <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) != 0) {
+        return ngx_time();
+    }
+
+    /* field 22, counted from the ")" that ends field 2, the name */
+
+    last = buf + n;
+
+    for (p = last - 1; p > buf && *p != ')'; p--) { /* void */ }
+
+    for (i = 2; p > buf && i < 22; i++) {
+        p = ngx_strlchr(p + 1, last, ' ');
+
+        if (p == NULL) {
+            return ngx_time();
+        }
+    }
+
+    if (p == buf) {
+        return ngx_time();
+    }
+
+    for (last = ++p; last < buf + n && *last >= '0' && *last <= '9'; last++) {
+        /* void */
+    }
+
+    ticks = ngx_atoi(p, last - p);
+
+    if (ticks == NGX_ERROR || sysconf(_SC_CLK_TCK) <= 0) {
+        return ngx_time();
+    }
+
+    return ngx_time() - (boot.tv_sec - ticks / sysconf(_SC_CLK_TCK));
 }
 
 

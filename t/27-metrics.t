@@ -141,6 +141,10 @@ my ($version) = do {
     like($body, qr/^# TYPE socket_connections_total counter$/m,
          'types are declared');
     like($body, qr/^socket_server_uptime_seconds \d+$/m, 'uptime');
+    my ($up) = $body =~ /^socket_server_uptime_seconds (\d+)$/m;
+    my $etimes = `ps -o etimes= -p ${\ $t->master_pid}`;
+    ok(defined $up && abs($up - $etimes) <= 2,
+       "uptime: the master's ($up s, ps says ${\ ($etimes =~ s/\s//gr)} s)");
     unlike($body, qr/^socket_redis/m, 'no Redis metrics without ws_redis');
     promtool_ok($body, 'idle');
 
@@ -352,5 +356,11 @@ gauge_is(active('/chat'), 5, 'after the reload');
 gauge_is(active('/'), 0, 'after the reload');
 cmp_ok($m->{socket_server_uptime_seconds}, '>=', $uptime,
        'uptime counts from the master, not the workers');
+{
+    my $etimes = `ps -o etimes= -p ${\ $t->master_pid}` + 0;
+    cmp_ok($etimes, '>=', 5, "the master has run for ${etimes} s");
+    ok(abs($m->{socket_server_uptime_seconds} - $etimes) <= 2,
+       'after the reload, uptime is still the master\'s');
+}
 
 done_testing;
