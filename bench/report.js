@@ -227,7 +227,7 @@ function summarize(raw) {
     const get = (s) => (servers[s] = servers[s] || {
         memory: {}, pss: {}, polling: {}, polling_pss: {}, connect: [],
         fanout: [], probe_p50: [], probe_p99: [], saturation: [], notes: [],
-        workers: null, events: null, redis: null,
+        workers: null, events: null, redis: null, scrape: null,
     });
     const runs = (s) => (s.workers = s.workers || { memory: [],
         polling: [], fanout: [] });
@@ -383,6 +383,28 @@ function summarize(raw) {
             e.cpus = rec.cpus;
             break;
         }
+        case 'scrape': {
+            /* each scrape's time under the push flood, in ms */
+            const t = (rec.times_s || []).filter((x) => x !== null)
+                .map((x) => x * 1000).sort((a, b) => a - b);
+            const x = (s.scrape = s.scrape || { p50_ms: [], p90_ms: [],
+                max_ms: [], failed: 0, promtool_ok: [], bytes: [] });
+            if (!t.length) {
+                s.notes.push('scrape run ' + rec.run + ': no answer');
+                break;
+            }
+            x.failed += (rec.times_s || []).length - t.length;
+            x.p50_ms.push(t[Math.floor((t.length - 1) * 0.5)]);
+            x.p90_ms.push(t[Math.floor((t.length - 1) * 0.9)]);
+            x.max_ms.push(t[t.length - 1]);
+            x.promtool_ok.push(rec.promtool_ok);
+            x.bytes.push(rec.bytes);
+            if (rec.promtool_ok === false) {
+                s.notes.push('scrape run ' + rec.run
+                    + ': promtool check metrics failed');
+            }
+            break;
+        }
         case 'slots':
             s.slots = {
                 measured: (rec.rss_big_kb - rec.rss_small_kb) * 1024
@@ -435,6 +457,17 @@ function summarize(raw) {
             saturation_deliveries_per_s: { median: median(s.saturation),
                 runs: s.saturation },
             slots: s.slots || null,
+            ...(s.scrape ? { scrape: {
+                p50_ms: { median: median(s.scrape.p50_ms),
+                    runs: s.scrape.p50_ms },
+                p90_ms: { median: median(s.scrape.p90_ms),
+                    runs: s.scrape.p90_ms },
+                max_ms: { median: median(s.scrape.max_ms),
+                    runs: s.scrape.max_ms },
+                failed: s.scrape.failed,
+                promtool_ok: s.scrape.promtool_ok,
+                bytes: s.scrape.bytes,
+            } } : {}),
             ...(s.events ? { events: Object.fromEntries(Object.entries(
                 s.events).map(([k, v]) => [k, k === 'cpus' ? v
                     : { median: median(v), runs: v }])) } : {}),
@@ -515,6 +548,11 @@ function table(sum, meta) {
     const xh = ', across hosts (Redis)';
     const red = (k) => (s) => (s.redis ? s.redis[k].median : null);
     const pr = meta.probe.toLocaleString('en-US');
+    /* ws_metrics answered while the workers write a push flood */
+    const sr = (meta.scrape_rate || 100000).toLocaleString('en-US');
+    const scr = (s) => (s.scrape && s.scrape.max_ms.median !== null
+        ? [s.scrape.p50_ms, s.scrape.p90_ms, s.scrape.max_ms].map((x) =>
+            x.median.toFixed(1)).join(' / ') + ' ms' : null);
     const rows = [
         ['idle memory / connection @ ' + n, 'kb',
             (s) => (s.memory_per_conn_bytes[meta.n] || {}).median],
@@ -580,6 +618,10 @@ function table(sum, meta) {
                 ? pc(ev('server_busy')(s)) + ' + ' + pc(ev('app_busy')(s))
                 : pc(ev('server_busy')(s))) + '; '
                 + pc(ev('gen_busy')(s)) : null), hk],
+        ['scrape of /metrics, ' + n + ' subscribers, '
+            + sr + ' deliveries/s: p50 / p90 / max', 'text', scr, 'ngx_ws'],
+        ['scrape of /metrics, ' + n + ' subscribers, '
+            + sr + ' deliveries/s: p50 / p90 / max' + ws, 'text', scr, mw],
         [ws.slice(2) + ': subscribers on the worker on CPU '
             + cpus.join(' / '), 'text', (s) => cpus.map((c) =>
             (100 * s.workers.fanout_share_by_cpu[c].median).toFixed(1)
@@ -595,7 +637,7 @@ function table(sum, meta) {
     const floor = Number(String(meta.ladder).split(',')[0]);
 
     for (const [label, kind, f, srv] of rows) {
-        if (srv === mw && !mws) {
+        if (srv === mw && !mws && !(f === scr && sum[mw])) {
             continue;
         }
         if (srv === hk && !sum.ngx_ws_hooks && !(sum.node
@@ -603,6 +645,9 @@ function table(sum, meta) {
             continue;
         }
         if (srv === rd && !Object.values(sum).some((x) => x.redis)) {
+            continue;
+        }
+        if (f === scr && !Object.values(sum).some((x) => x.scrape)) {
             continue;
         }
         if (srv && srv !== hk && srv !== mw && srv !== rd && !sum[srv]) {

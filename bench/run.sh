@@ -51,7 +51,16 @@ PER_PROC=${BENCH_PER_PROC:-19000}       # connections per loadgen process
 SERVERS=${BENCH_SERVERS:-ngx_ws,ngx_ws_hooks,ngx_ws_workers,node,climit}
 # which measurements (ngx_ws_hooks: memory at N and events only; climit:
 # no events, no polling; redis: ngx_ws and Node only)
-METRICS=${BENCH_METRICS:-memory,polling,connect,fanout,redis,events}
+METRICS=${BENCH_METRICS:-memory,polling,connect,fanout,redis,events,scrape}
+# the scrape row (ngx_ws, one and several workers): SCRAPES scrapes of
+# /metrics, SCRAPE_GAP seconds apart, while N subscribers get pushes at
+# SCRAPE_RATE deliveries/s (most of what one worker passes) for
+# SCRAPE_SECONDS
+SCRAPES=${BENCH_SCRAPES:-50}
+SCRAPE_GAP=${BENCH_SCRAPE_GAP:-0.1}
+SCRAPE_RATE=${BENCH_SCRAPE_RATE:-100000}
+SCRAPE_SECONDS=${BENCH_SCRAPE_SECONDS:-15}
+PROMTOOL=${BENCH_PROMTOOL:-promtool}
 CPU_SERVER=${BENCH_CPU_SERVER:-0}
 CPU_GEN=${BENCH_CPU_GEN:-1}
 # the app behind ngx_ws's hooks: on the server's CPU, so that the server
@@ -335,6 +344,10 @@ http {
 
         location = /health {
             ws_health;
+        }
+
+        location = /metrics {
+            ws_metrics;
         }
     }
 }
@@ -760,6 +773,43 @@ measure_events() {
     stop_server
 }
 
+# measure_scrape SERVER RUN: how long a scrape of /metrics takes while N
+# subscribers get a push flood; the answers' times (curl's time_total, on
+# the generator's CPU), and promtool check metrics of a scrape under load
+measure_scrape() {
+    local srv=$1 run=$2 out=$BUILD_DIR/scrape.json lpid i t times= sep=
+    local text=$BUILD_DIR/scrape.txt lint=null health rate
+
+    start_server "$srv" || return 1
+    warmup
+    rate=$(awk -v d="$SCRAPE_RATE" -v n="$N" 'BEGIN { printf "%.6g", d / n }')
+    lg "$out" fanout "$N" --seconds "$SCRAPE_SECONDS" --p99-ms "$P99_MS" \
+        --rates "$rate" &
+    lpid=$!
+    health=$(health_when "$N" "$lpid")
+    sleep 2
+    for i in $(seq 1 "$SCRAPES"); do
+        t=$(taskset -c "$CPU_GEN" curl -s -o "$text" -m 5 \
+            -w '%{time_total}' "http://127.0.0.1:$PORT/metrics") || t=null
+        times="$times$sep$t"
+        sep=,
+        sleep "$SCRAPE_GAP"
+    done
+    if command -v "$PROMTOOL" >/dev/null; then
+        lint=false
+        "$PROMTOOL" check metrics < "$text" >> "$LOG/promtool.log" 2>&1 \
+            && lint=true
+    fi
+    wait "$lpid"
+    record "{\"server\":\"$srv\",\"metric\":\"scrape\",\"n\":$N,\
+\"run\":$run,\"rate\":$SCRAPE_RATE,\"times_s\":[$times],\
+\"promtool_ok\":$lint,\"bytes\":$(wc -c < "$text"),\"health\":$health,\
+\"result\":$(json_or_null "$out")}"
+    say "$srv scrape run $run: $(tr ',' '\n' <<< "$times" | sort -n \
+        | tail -n 1) s at most, promtool $lint"
+    stop_server
+}
+
 has_metric() {
     case ",$METRICS," in *",$1,"*) return 0 ;; esac
     return 1
@@ -911,6 +961,13 @@ bench_server() {
             measure_events "$srv" "$run"
         done
     fi
+    if { [ "$srv" = ngx_ws ] || [ "$srv" = ngx_ws_workers ]; } \
+       && has_metric scrape
+    then
+        for run in $(seq 1 "$RUNS"); do
+            measure_scrape "$srv" "$run"
+        done
+    fi
     if has_metric fanout; then
         from=0
         for run in $(seq 1 "$RUNS"); do
@@ -996,5 +1053,6 @@ node "$BENCH/report.js" report "$RAW" \
 \"cpu_redis\":\"$CPU_REDIS\",\"redis_version\":\"$redis_version\",\
 \"redis_adapter\":\"$REDIS_ADAPTER\",\
 \"hook_concurrency\":$HOOK_CONC,\"metrics\":\"$METRICS\",\
+\"scrape_rate\":$SCRAPE_RATE,\"scrapes\":$SCRAPES,\
 \"kernel\":\"$(uname -r)\",\"cpu\":\"$(awk -F': ' '/model name/ \
 { print $2; exit }' /proc/cpuinfo | tr -d '"')\"}"
