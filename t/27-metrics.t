@@ -32,6 +32,7 @@ my $app = NgxWs::App->start(log => $t->prefix . '/app.log',
         my ($req) = @_;
         return (200, '{"error":{"message":"no"}}')
             if $req->{path} eq '/api/refuse';
+        return (200, '{}', 1) if $req->{path} eq '/api/slow';
         return (500, '{}');
     });
 
@@ -44,6 +45,8 @@ my $conf = server_conf(listen => 'reuseport',
     locations => [
         '/refuse/' => ['ws_socketio', 'ws_hook_connect /_hook/refuse'],
         '/fail/'   => ['ws_socketio', 'ws_hook_connect /_hook/fail'],
+        '/slow/'   => ['ws_socketio', 'ws_namespace /chat',
+                       'ws_hook_connect /_hook/slow'],
         '/tiny/'   => ['ws_socketio', 'ws_namespace /slow',
                        'ws_write_queue 64k'],
         '/stuck/'  => ['ws_socketio', 'ws_namespace /stuck',
@@ -330,6 +333,26 @@ $m = deltas_are($base, {
 }, 'drops');
 gauge_is(active('/slow'), 0, 'the slow reader is gone');
 gauge_is(active('/stuck'), 0, 'the stuck client is gone');
+
+# ------------------------------------------------------------- lost
+
+# A client that goes before the connect hook answers: an error, no
+# disconnect (the socket never joined).
+$base = scrape();
+{
+    my $ws = NgxWs::WebSocket->new(port => $port,
+        path => '/slow/?EIO=4&transport=websocket');
+    $ws->eio_open or die "no open";
+    $ws->send_text('40/chat,');
+    sleep 0.3;
+    $ws->close;
+}
+$m = deltas_are($base, {
+    conn('/chat', 'error') => 1,
+    conn('/chat', 'success') => 0,
+    'socket_disconnects_total{reason="transport close"}' => 0,
+    'socket_hook_calls_total{hook="connect",result="ok"}' => 1,
+}, 'gone before the answer');
 
 # ------------------------------------------------------------- reload
 
