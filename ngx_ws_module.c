@@ -825,6 +825,7 @@ ngx_ws_exit_process(ngx_cycle_t *cycle)
 
     ngx_ws_gather_exit();
     ngx_ws_redis_exit();
+    ngx_ws_flush_exit();
     ngx_ws_broker_exit();
     ngx_ws_zone_detach();
 }

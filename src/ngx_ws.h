@@ -304,6 +304,8 @@ struct ngx_ws_session_s {
     unsigned                   limited:1;      /* counted by
                                                   ws_limit_conn_per_ip */
     unsigned                   logged:1;       /* its end is logged */
+    unsigned                   flush_later:1;  /* in the writes spread
+                                                  over turns */
 
     union {
         ngx_connection_t      *connection;     /* WebSocket */
@@ -510,6 +512,12 @@ ngx_int_t ngx_ws_session_input(ngx_ws_session_t *s, u_char *data,
 void ngx_ws_session_start(ngx_ws_session_t *s);
 void ngx_ws_session_free(ngx_ws_session_t *s);
 ngx_int_t ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
+ngx_int_t ngx_ws_session_send_later(ngx_ws_session_t *s, ngx_ws_msg_t *msg);
+void ngx_ws_session_flush_later(ngx_connection_t *c);
+
+/* ngx_ws_flush.c */
+void ngx_ws_flush_add(ngx_connection_t *c);
+void ngx_ws_flush_exit(void);
 void ngx_ws_session_close(ngx_ws_session_t *s, ngx_uint_t code,
     const char *reason);
 void ngx_ws_session_close_all(void);

@@ -15,6 +15,13 @@
  */
 
 
+/*
+ * An emit writes to this many sockets at once; the rest of a large room
+ * are written in slices over the next turns (ngx_ws_flush.c).
+ */
+#define NGX_WS_EMIT_NOW  128
+
+
 typedef struct {
     ngx_ws_event_t             event;
     ngx_uint_t                 queued;
@@ -189,7 +196,17 @@ ngx_ws_apply_emit_one(ngx_ws_socket_t *sock, void *data)
 
     msg = ngx_ws_event_msg(&emit->event, sock->session->b64);
 
-    if (msg && ngx_ws_session_send(sock->session, msg) == NGX_OK) {
+    if (msg == NULL) {
+        return;
+    }
+
+    /* the first sockets at once; a large room's rest spread over turns */
+
+    if ((emit->queued < NGX_WS_EMIT_NOW
+         ? ngx_ws_session_send(sock->session, msg)
+         : ngx_ws_session_send_later(sock->session, msg))
+        == NGX_OK)
+    {
         emit->queued++;
     }
 }

@@ -14,6 +14,8 @@
 
 static void ngx_ws_read_handler(ngx_event_t *rev);
 static void ngx_ws_write_handler(ngx_event_t *wev);
+static ngx_int_t ngx_ws_session_put(ngx_ws_session_t *s, ngx_ws_msg_t *msg,
+    ngx_uint_t now);
 static ngx_int_t ngx_ws_session_read(ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_session_parse(ngx_ws_session_t *s);
 static ngx_int_t ngx_ws_session_grow(ngx_ws_session_t *s, size_t size);
@@ -217,6 +219,26 @@ ngx_ws_session_register(ngx_ws_session_t *s)
 ngx_int_t
 ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
 {
+    return ngx_ws_session_put(s, msg, 1);
+}
+
+
+/*
+ * Queued, to be written on a later turn of the event loop: a broadcast to
+ * many sockets is written in slices (ngx_ws_flush.c), so that the worker
+ * answers other requests between them.
+ */
+
+ngx_int_t
+ngx_ws_session_send_later(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
+{
+    return ngx_ws_session_put(s, msg, 0);
+}
+
+
+static ngx_int_t
+ngx_ws_session_put(ngx_ws_session_t *s, ngx_ws_msg_t *msg, ngx_uint_t now)
+{
     size_t             pos, cost;
     ssize_t            n;
     ngx_ws_out_t      *out;
@@ -236,7 +258,7 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     c = s->connection;
     pos = 0;
 
-    if (s->out == NULL) {
+    if (s->out == NULL && now) {
         n = c->send(c, msg->data, msg->len);
 
         if (n > 0) {
@@ -290,6 +312,11 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     s->out_last = &out->next;
     s->out_bytes += cost;
 
+    if (!now && !s->flush_later) {
+        s->flush_later = 1;
+        ngx_ws_flush_add(c);
+    }
+
     if (!c->write->timer_set) {
         ngx_add_timer(c->write, s->conf->send_timeout);
     }
@@ -300,6 +327,25 @@ ngx_ws_session_send(ngx_ws_session_t *s, ngx_ws_msg_t *msg)
     }
 
     return NGX_OK;
+}
+
+
+/* Its turn among the writes spread over turns: what it has queued. */
+
+void
+ngx_ws_session_flush_later(ngx_connection_t *c)
+{
+    ngx_ws_session_t  *s;
+
+    s = c->data;
+
+    if (!s->flush_later) {
+        return;
+    }
+
+    s->flush_later = 0;
+
+    ngx_ws_write_handler(c->write);
 }
 
 
