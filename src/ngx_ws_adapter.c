@@ -1103,17 +1103,9 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
 
     for (pass = 0; pass < 2; pass++) {
 
-        if (pass) {
-            c.out.buf = alloc(data, c.out.len);
-            if (c.out.buf == NULL) {
-                return ngx_ws_op_nomem;
-            }
-
-            c.out.cap = c.out.len;
-            c.out.len = 0;
+        if (ngx_ws_mp_pack_pass(&c, pass, alloc, data) != NGX_WS_MP_OK) {
+            return ngx_ws_op_nomem;
         }
-
-        msgpack_packer_init(&c.pk, &c.out, ngx_ws_mp_sink);
 
         ngx_ws_adapter_emit_envelope(&c, uid, uid_len, sharded);
 

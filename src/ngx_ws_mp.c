@@ -1812,17 +1812,9 @@ ngx_ws_mp_from_json(u_char *p, u_char *end, u_char **out,
 
     for (pass = 0; pass < 2; pass++) {
 
-        if (pass) {
-            c.out.buf = alloc(data, c.out.len);
-            if (c.out.buf == NULL) {
-                return ngx_ws_op_nomem;
-            }
-
-            c.out.cap = c.out.len;
-            c.out.len = 0;
+        if (ngx_ws_mp_pack_pass(&c, pass, alloc, data) != NGX_WS_MP_OK) {
+            return ngx_ws_op_nomem;
         }
-
-        msgpack_packer_init(&c.pk, &c.out, ngx_ws_mp_sink);
 
         c.k = 0;
         q = c.base;
@@ -1841,4 +1833,29 @@ ngx_ws_mp_from_json(u_char *p, u_char *end, u_char **out,
     *out_len = c.out.len;
 
     return NULL;
+}
+
+
+/*
+ * Packing is done twice: the first pass (0) only measures, the second
+ * writes into memory of the measured size.  Starts pass "pass".
+ */
+
+int
+ngx_ws_mp_pack_pass(ngx_ws_mp_pack_t *c, size_t pass,
+    ngx_ws_op_alloc_pt alloc, void *data)
+{
+    if (pass) {
+        c->out.buf = alloc(data, c->out.len);
+        if (c->out.buf == NULL) {
+            return NGX_WS_MP_ERROR;
+        }
+
+        c->out.cap = c->out.len;
+        c->out.len = 0;
+    }
+
+    msgpack_packer_init(&c->pk, &c->out, ngx_ws_mp_sink);
+
+    return NGX_WS_MP_OK;
 }

@@ -128,6 +128,10 @@ typedef struct {
 } ngx_ws_mp_pack_t;
 
 
+#define NGX_WS_MP_OK      0
+#define NGX_WS_MP_ERROR  -1
+
+
 extern const char  ngx_ws_mp_bad_mp[];
 extern const char  ngx_ws_mp_deep[];
 extern const char  ngx_ws_mp_bins[];
@@ -160,5 +164,7 @@ void ngx_ws_mp_pack_list(msgpack_packer *pk,
 const char *ngx_ws_mp_from_json(u_char *p, u_char *end,
     u_char **out, size_t *out_len, ngx_ws_op_alloc_pt alloc, void *data);
 
+int ngx_ws_mp_pack_pass(ngx_ws_mp_pack_t *c, size_t pass,
+    ngx_ws_op_alloc_pt alloc, void *data);
 
 #endif /* _NGX_WS_MP_H_INCLUDED_ */

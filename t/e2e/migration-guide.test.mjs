@@ -15,13 +15,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, existsSync, symlinkSync,
-         mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+         statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createClient } from 'redis';
 import { Nginx, ROOT, freePort, waitFor } from './lib/nginx.mjs';
+import { startRedis } from './lib/redis.mjs';
 
 const GUIDE = join(ROOT, 'docs/migrating-from-node.md');
 const DIR = join(ROOT, 'docs/migrating-from-node');
@@ -141,35 +140,16 @@ async function scenario(url, notifyUser) {
     await waitFor(() => online.size === 0, 10000, 'presence to empty');
 }
 
-function startRedis() {
-    const dir = mkdtempSync(join(tmpdir(), 'ngx-ws-redis-'));
-    return spawn('redis-server', ['--port', String(redisPort),
-                                  '--bind', '127.0.0.1', '--save', '',
-                                  '--appendonly', 'no', '--dir', dir],
-                 { stdio: 'ignore' });
-}
-
 before(async () => {
-    redisPort = await freePort();
-    redis = startRedis();
-    await waitFor(async () => {
-        const c = createClient({ url: `redis://127.0.0.1:${redisPort}` });
-        c.on('error', () => {});
-        try {
-            await c.connect();
-            await c.quit();
-            return true;
-        } catch {
-            return false;
-        }
-    }, 10000, 'redis-server to answer');
+    redis = await startRedis();
+    redisPort = redis.port;
 });
 
 after(async () => {
     closeAll();
     await new Promise((r) => (appServer ? appServer.close(r) : r()));
     await ngx?.stop();
-    redis?.kill();
+    redis?.stop();
 });
 
 test('the guide shows the files of docs/migrating-from-node as they are',
