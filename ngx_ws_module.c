@@ -12,6 +12,7 @@
 #include "ngx_ws.h"
 #include "ngx_ws_metrics.h"
 #include "ngx_ws_var.h"
+#include "ngx_ws_recovery.h"
 
 
 static ngx_int_t ngx_ws_postconfiguration(ngx_conf_t *cf);
@@ -63,6 +64,20 @@ static ngx_command_t  ngx_ws_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_main_conf_t, zone_size),
       &ngx_ws_zone_min },
+
+    { ngx_string("ws_recovery_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_recovery_zone_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_recovery"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_ws_recovery_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("ws_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -274,6 +289,10 @@ ngx_ws_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (wmcf->used && ngx_ws_recovery_zone_add(cf, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_ws_var_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -357,6 +376,7 @@ ngx_ws_create_loc_conf(ngx_conf_t *cf)
     conf->cors_origins = NGX_CONF_UNSET_PTR;
     conf->cors_credentials = NGX_CONF_UNSET;
     conf->limit_conn = NGX_CONF_UNSET_UINT;
+    conf->recovery = NGX_CONF_UNSET_MSEC;
 
     /* not inherited: set only where ws_push or ws_health is */
     conf->json_errors = NGX_CONF_UNSET;
@@ -432,6 +452,14 @@ ngx_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
     ngx_conf_merge_value(conf->cors_credentials, prev->cors_credentials, 0);
     ngx_conf_merge_uint_value(conf->limit_conn, prev->limit_conn, 0);
+
+    /* the window and its skip_hooks go together */
+
+    if (conf->recovery == NGX_CONF_UNSET_MSEC) {
+        conf->recovery = (prev->recovery == NGX_CONF_UNSET_MSEC)
+                         ? 0 : prev->recovery;
+        conf->recovery_skip_hooks = prev->recovery_skip_hooks;
+    }
 
     /* the name and the path are set together */
 
@@ -801,7 +829,9 @@ ngx_ws_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_ws_zone_attach(cycle) != NGX_OK) {
+    if (ngx_ws_zone_attach(cycle) != NGX_OK
+        || ngx_ws_recovery_attach(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

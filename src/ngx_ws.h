@@ -98,6 +98,9 @@ typedef struct {
     size_t                     zone_size;
     ngx_shm_zone_t            *zone;
     ngx_ws_redis_conf_t       *redis;          /* NULL: one host alone */
+    size_t                     recovery_size;  /* ws_recovery_zone */
+    ngx_shm_zone_t            *recovery_zone;
+    ngx_msec_t                 recovery_max;   /* the longest ws_recovery */
 } ngx_ws_main_conf_t;
 
 
@@ -195,6 +198,9 @@ typedef struct {
     ngx_str_t                  cookie_path;
 
     ngx_uint_t                 limit_conn;     /* per address, 0: off */
+
+    ngx_msec_t                 recovery;       /* ws_recovery, 0: off */
+    ngx_flag_t                 recovery_skip_hooks;
 } ngx_ws_loc_conf_t;
 
 
@@ -375,6 +381,7 @@ struct ngx_ws_socket_s {
     u_char                     id[NGX_WS_ID_LEN];
     unsigned                   pending:1;      /* the connect hook runs */
     unsigned                   data_is_auth:1;
+    unsigned                   recovering:1;   /* a kept session claimed */
     ngx_queue_t                queue;          /* nsp->sockets */
     ngx_ws_session_t          *session;
     ngx_ws_nsp_t              *nsp;
@@ -434,11 +441,18 @@ typedef struct {
 typedef void (*ngx_ws_socket_pt)(ngx_ws_socket_t *sock, void *data);
 
 
-/* An emit's frames, built once in each form a client may need. */
+/*
+ * An emit's frames, built once in each form a client may need: binary
+ * attachments as binary frames or as "b<base64>" (NGX_WS_MSG_B64), with
+ * or without the op's offset as the last argument (NGX_WS_MSG_OFFSET,
+ * for clients of a location with ws_recovery).
+ */
+#define NGX_WS_MSG_B64         1
+#define NGX_WS_MSG_OFFSET      2
+
 typedef struct {
     ngx_ws_op_t               *op;
-    ngx_ws_msg_t              *msg;            /* binary as binary frames */
-    ngx_ws_msg_t              *msg_b64;        /* binary as "b<base64>" */
+    ngx_ws_msg_t              *msgs[4];
 } ngx_ws_event_t;
 
 
@@ -614,7 +628,7 @@ ngx_uint_t ngx_ws_select(ngx_ws_target_t *t, ngx_ws_socket_pt handler,
 /* ngx_ws_msg.c */
 ngx_ws_msg_t *ngx_ws_msg_frame(unsigned opcode, size_t len, u_char **p);
 void ngx_ws_msg_release(ngx_ws_msg_t *msg);
-ngx_ws_msg_t *ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned b64);
+ngx_ws_msg_t *ngx_ws_event_msg(ngx_ws_event_t *ev, unsigned form);
 void ngx_ws_event_release(ngx_ws_event_t *ev);
 
 /* ngx_ws_apply.c */

@@ -192,9 +192,16 @@ ngx_ws_apply_emit_one(ngx_ws_socket_t *sock, void *data)
 {
     ngx_ws_emit_t *emit = data;
 
+    unsigned       form;
     ngx_ws_msg_t  *msg;
 
-    msg = ngx_ws_event_msg(&emit->event, sock->session->b64);
+    form = sock->session->b64 ? NGX_WS_MSG_B64 : 0;
+
+    if (sock->session->conf->recovery) {
+        form |= NGX_WS_MSG_OFFSET;
+    }
+
+    msg = ngx_ws_event_msg(&emit->event, form);
 
     if (msg == NULL) {
         return;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_recovery.h"
 
 
 /*
@@ -81,6 +82,7 @@ ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
     }
 
     if (ngx_ws_worker.sh == NULL) {
+        op->seq = 0;
         return ngx_ws_apply(op, pool, matched);
     }
 
@@ -98,6 +100,8 @@ ngx_ws_broker_publish(ngx_ws_op_t *op, ngx_pool_t *pool,
 
     /* what the host accepted before goes first; our own record is skipped */
     ngx_ws_broker_sync(seq);
+
+    op->seq = seq;
 
     return ngx_ws_apply(op, pool, matched);
 }
@@ -178,6 +182,9 @@ ngx_ws_broker_append(ngx_ws_op_t *op, uint64_t *seq)
     rec->len = (uint32_t) len;
     rec->pid = ngx_pid;
     rec->seq = sh->next_seq;
+
+    /* kept for recovery in log order: under the log's mutex */
+    ngx_ws_recovery_log(op, sh->next_seq, (u_char *) (rec + 1), len);
 
     *seq = sh->next_seq++;
     sh->used += need;
@@ -442,6 +449,8 @@ ngx_ws_broker_apply(u_char *buf, size_t len)
             ngx_ws_relay_apply(&op, rec->pid);
             continue;
         }
+
+        op.seq = rec->seq;
 
         ngx_ws_redis_forward(&op);
 

@@ -1211,7 +1211,7 @@ ngx_ws_hook_ack(ngx_ws_socket_t *sock, ngx_pool_t *pool, int64_t ack_id,
     ngx_memzero(&ev, sizeof(ngx_ws_event_t));
     ev.op = &op;
 
-    msg = ngx_ws_event_msg(&ev, sock->session->b64);
+    msg = ngx_ws_event_msg(&ev, sock->session->b64 ? NGX_WS_MSG_B64 : 0);
 
     if (msg) {
         (void) ngx_ws_session_send(sock->session, msg);

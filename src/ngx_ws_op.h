@@ -68,6 +68,9 @@ typedef struct {
     uint32_t           kind;        /* RELAY: what it is */
     uint32_t           status;      /* RELAY: an HTTP status, a flag */
     uint32_t           flags;       /* NGX_WS_OP_FROM_REDIS */
+
+    uint64_t           seq;         /* its number in the host's log, 0:
+                                       none; not part of the bytes */
 } ngx_ws_op_t;
 
 

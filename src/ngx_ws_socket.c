@@ -6,6 +6,7 @@
 
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_recovery.h"
 
 
 #define NGX_WS_INVALID_NSP  "{\"message\":\"Invalid namespace\"}"
@@ -477,7 +478,14 @@ ngx_ws_socket_connect(ngx_ws_session_t *s, ngx_ws_sio_packet_t *pkt)
     sock->next = s->sockets;
     s->sockets = sock;
 
-    if (s->conf->hook_connect.len == 0) {
+    if (s->conf->recovery) {
+        /* a kept session named by the payload: the socket takes its id */
+        (void) ngx_ws_recovery_connect(sock, pkt->data, pkt->data_len);
+    }
+
+    if (s->conf->hook_connect.len == 0
+        || (sock->recovering && s->conf->recovery_skip_hooks))
+    {
         return ngx_ws_socket_accept(sock);
     }
 
@@ -501,12 +509,18 @@ ngx_ws_socket_accept(ngx_ws_socket_t *sock)
     u_char            *p;
     ngx_ws_nsp_t      *nsp;
     ngx_ws_session_t  *s;
-    u_char             reply[sizeof("{\"sid\":\"\"}") - 1 + NGX_WS_ID_LEN];
+    u_char             reply[sizeof("{\"sid\":\"\",\"pid\":\"\"}") - 1
+                             + 2 * NGX_WS_ID_LEN];
 
     s = sock->session;
     nsp = sock->nsp;
 
     sock->pending = 0;
+
+    if (sock->recovering) {
+        /* rooms, data, and the missed packets before the CONNECT */
+        ngx_ws_recovery_restore(sock);
+    }
 
     ngx_queue_insert_tail(&nsp->sockets, &sock->queue);
     nsp->nsockets++;
@@ -526,6 +540,18 @@ ngx_ws_socket_accept(ngx_ws_socket_t *sock)
     p = ngx_cpymem(reply, "{\"sid\":\"", sizeof("{\"sid\":\"") - 1);
     p = ngx_cpymem(p, sock->id, NGX_WS_ID_LEN);
     *p++ = '"';
+
+    if (s->conf->recovery) {
+        p = ngx_cpymem(p, ",\"pid\":\"", sizeof(",\"pid\":\"") - 1);
+        p = ngx_ws_recovery_pid(sock, p);
+
+        if (p == NULL) {
+            return "no private id";
+        }
+
+        *p++ = '"';
+    }
+
     *p++ = '}';
 
     if (ngx_ws_socket_reply(s, NGX_WS_SIO_CONNECT, nsp->name.data,
@@ -607,6 +633,10 @@ ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
 void
 ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
 {
+    if (sock->recovering) {
+        ngx_ws_recovery_release(sock);
+    }
+
     if (sock->pending && reason) {
         ngx_ws_metrics_connect(sock->nsp, NGX_WS_M_CONNECT_ERROR);
     }
@@ -614,6 +644,10 @@ ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
     if (!sock->pending) {
         if (reason) {
             ngx_ws_metrics_disconnect(reason);
+        }
+
+        if (sock->session->conf->recovery) {
+            ngx_ws_recovery_persist(sock, reason);
         }
 
         if (reason && sock->session->hooks) {
