@@ -101,6 +101,8 @@ typedef struct {
     size_t                     recovery_size;  /* ws_recovery_zone */
     ngx_shm_zone_t            *recovery_zone;
     ngx_msec_t                 recovery_max;   /* the longest ws_recovery */
+    ngx_array_t               *recovery_locs;  /* ngx_ws_loc_conf_t *, for
+                                                  deferred disconnects */
 } ngx_ws_main_conf_t;
 
 
@@ -718,6 +720,11 @@ ngx_int_t ngx_ws_hook_binary_event(ngx_ws_socket_t *sock,
 ngx_int_t ngx_ws_hook_attachment(ngx_ws_session_t *s, u_char *data,
     size_t len);
 void ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason);
+size_t ngx_ws_hook_disconnect_len(ngx_ws_socket_t *sock, const char *reason);
+u_char *ngx_ws_hook_disconnect_write(u_char *p, ngx_ws_socket_t *sock,
+    const char *reason);
+ngx_int_t ngx_ws_hook_deferred(ngx_ws_hooks_t *hooks, u_char *body,
+    size_t len);
 
 /* ngx_ws_push.c */
 ngx_int_t ngx_ws_push_handler(ngx_http_request_t *r);

@@ -400,15 +400,34 @@ void
 ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason)
 {
     u_char              *p;
-    size_t               len;
-    ngx_ws_member_t     *m;
     ngx_ws_hook_item_t  *item;
 
     ngx_ws_hook_orphan(sock->session->hooks, sock);
 
-    if (sock->session->conf->hook_disconnect.len == 0) {
+    if (reason == NULL || sock->session->conf->hook_disconnect.len == 0) {
+        /* no hook, or one deferred (ngx_ws_recovery.c) */
         return;
     }
+
+    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_DISCONNECT,
+                            ngx_ws_hook_disconnect_len(sock, reason));
+    if (item == NULL) {
+        return;
+    }
+
+    p = ngx_ws_hook_disconnect_write(item->data, sock, reason);
+
+    item->len = p - item->data;
+
+    ngx_ws_hook_enqueue(sock->session->hooks, item);
+}
+
+
+size_t
+ngx_ws_hook_disconnect_len(ngx_ws_socket_t *sock, const char *reason)
+{
+    size_t            len;
+    ngx_ws_member_t  *m;
 
     len = sizeof("{\"type\":\"disconnect\",\"nsp\":\"\",\"sid\":\"\","
                  "\"data\":,\"rooms\":[\"\"],\"reason\":\"\"}")
@@ -420,12 +439,17 @@ ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason)
                                           m->room->node.str.len);
     }
 
-    item = ngx_ws_hook_item(sock, NGX_WS_HOOK_DISCONNECT, len);
-    if (item == NULL) {
-        return;
-    }
+    return len;
+}
 
-    p = ngx_ws_hook_common(item->data, "disconnect", sock);
+
+u_char *
+ngx_ws_hook_disconnect_write(u_char *p, ngx_ws_socket_t *sock,
+    const char *reason)
+{
+    ngx_ws_member_t  *m;
+
+    p = ngx_ws_hook_common(p, "disconnect", sock);
 
     /* socket.rooms: its own id, then the rooms it joined */
 
@@ -439,11 +463,44 @@ ngx_ws_hook_disconnect(ngx_ws_socket_t *sock, const char *reason)
                                      m->room->node.str.len);
     }
 
-    p = ngx_sprintf(p, "],\"reason\":\"%s\"}", reason);
+    return ngx_sprintf(p, "],\"reason\":\"%s\"}", reason);
+}
 
-    item->len = p - item->data;
 
-    ngx_ws_hook_enqueue(sock->session->hooks, item);
+/*
+ * A disconnect call made long after its session went (a recovery window
+ * passed), maybe by another worker: hooks is the caller's, with its
+ * conf, addresses and info; it goes once the call is done.
+ */
+
+ngx_int_t
+ngx_ws_hook_deferred(ngx_ws_hooks_t *hooks, u_char *body, size_t len)
+{
+    ngx_ws_hook_item_t  *item;
+
+    item = ngx_alloc(offsetof(ngx_ws_hook_item_t, data) + len,
+                     ngx_cycle->log);
+    if (item == NULL) {
+        ngx_free(hooks);
+        return NGX_ERROR;
+    }
+
+    item->next = NULL;
+    item->type = NGX_WS_HOOK_DISCONNECT;
+    item->ack_id = -1;
+    item->len = len;
+    ngx_memcpy(item->id, hooks->sid, NGX_WS_ID_LEN);
+    ngx_memcpy(item->data, body, len);
+
+    hooks->session = NULL;
+    hooks->tail = &hooks->head;
+    hooks->next.handler = ngx_ws_hook_next_handler;
+    hooks->next.data = hooks;
+    hooks->next.log = ngx_cycle->log;
+
+    ngx_ws_hook_enqueue(hooks, item);
+
+    return NGX_OK;
 }
 
 

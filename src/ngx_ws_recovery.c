@@ -49,19 +49,33 @@ typedef struct {
 /*
  * A socket waiting to be recovered; the node first and the pid after it,
  * as in every id tree.  bytes: the namespace, then each room as a 16-bit
- * length and its name, then the data.
+ * length and its name, then the data; with a disconnect hook due, then
+ * the client's address and the local one, the hooks' info and the body
+ * of the disconnect call, made when the socket left.
  */
 typedef struct {
     ngx_rbtree_node_t          node;           /* key: crc32 of the pid */
     u_char                     pid[NGX_WS_ID_LEN];
     u_char                     sid[NGX_WS_ID_LEN];
-    ngx_queue_t                queue;          /* sh->sessions_queue */
+    ngx_queue_t                queue;          /* sh->sessions_queue, or a
+                                                  worker's due calls */
     ngx_msec_t                 expire;
     uint32_t                   nsp_len;
     uint32_t                   rooms_len;
     uint32_t                   data_len;
+    uint32_t                   loc;            /* its location's key */
+    uint32_t                   info_len;
+    uint32_t                   hook_len;       /* 0: no disconnect due */
+    uint16_t                   socklen;
+    uint16_t                   local_socklen;
     u_char                     bytes[1];
 } ngx_ws_recovery_session_t;
+
+
+#define ngx_ws_recovery_session_size(rs)                                     \
+    (offsetof(ngx_ws_recovery_session_t, bytes) + (rs)->nsp_len              \
+     + (rs)->rooms_len + (rs)->data_len + (rs)->socklen                      \
+     + (rs)->local_socklen + (rs)->info_len + (rs)->hook_len)
 
 
 typedef struct {
@@ -92,7 +106,13 @@ static ngx_int_t ngx_ws_recovery_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static void *ngx_ws_recovery_alloc(size_t size, ngx_uint_t sessions);
 static void ngx_ws_recovery_drop_packet(ngx_uint_t full);
-static void ngx_ws_recovery_drop_session(ngx_ws_recovery_session_t *rs);
+static void ngx_ws_recovery_drop_session(ngx_ws_recovery_session_t *rs,
+    ngx_uint_t due);
+static uint32_t ngx_ws_recovery_loc_key(ngx_ws_loc_conf_t *conf);
+static size_t ngx_ws_recovery_info_len(u_char *info);
+static void ngx_ws_recovery_timer_handler(ngx_event_t *ev);
+static void ngx_ws_recovery_fire_handler(ngx_event_t *ev);
+static void ngx_ws_recovery_fire(ngx_ws_recovery_session_t *rs);
 static void ngx_ws_recovery_expire(void);
 static ngx_int_t ngx_ws_recovery_parse_offset(u_char *p, size_t len,
     uint64_t *seq);
@@ -116,6 +136,13 @@ static ngx_str_t  ngx_ws_recovery_zone_name = ngx_string("ngx_ws_recovery");
 static ngx_slab_pool_t       *ngx_ws_recovery_shpool;
 static ngx_ws_recovery_sh_t  *ngx_ws_recovery_sh;
 static ngx_queue_t            ngx_ws_recovery_claims;
+static ngx_queue_t            ngx_ws_recovery_due;    /* disconnect calls
+                                                         to make */
+static ngx_event_t            ngx_ws_recovery_timer;
+static ngx_event_t            ngx_ws_recovery_fire_ev;
+
+/* how often a worker looks for windows that passed */
+#define NGX_WS_RECOVERY_TICK  1000
 
 static ngx_ws_recovery_counters_t  ngx_ws_recovery_none;
 
@@ -170,6 +197,7 @@ ngx_ws_recovery_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t           *value;
     ngx_msec_t           window;
+    ngx_ws_loc_conf_t  **loc;
     ngx_ws_main_conf_t  *wmcf;
 
     if (wlcf->recovery != NGX_CONF_UNSET_MSEC) {
@@ -208,6 +236,23 @@ ngx_ws_recovery_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (window > wmcf->recovery_max) {
         wmcf->recovery_max = window;
     }
+
+    /* where a deferred disconnect call finds its location again */
+
+    if (wmcf->recovery_locs == NULL) {
+        wmcf->recovery_locs = ngx_array_create(cf->pool, 4,
+                                               sizeof(ngx_ws_loc_conf_t *));
+        if (wmcf->recovery_locs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    loc = ngx_array_push(wmcf->recovery_locs);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *loc = wlcf;
 
     return NGX_CONF_OK;
 }
@@ -295,6 +340,7 @@ ngx_ws_recovery_attach(ngx_cycle_t *cycle)
     ngx_ws_main_conf_t  *wmcf;
 
     ngx_queue_init(&ngx_ws_recovery_claims);
+    ngx_queue_init(&ngx_ws_recovery_due);
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_module);
 
@@ -313,6 +359,17 @@ ngx_ws_recovery_attach(ngx_cycle_t *cycle)
     ngx_ws_recovery_sh->window = wmcf->recovery_max;
 
     ngx_shmtx_unlock(&ngx_ws_recovery_shpool->mutex);
+
+    ngx_ws_recovery_fire_ev.handler = ngx_ws_recovery_fire_handler;
+    ngx_ws_recovery_fire_ev.log = cycle->log;
+
+    if (wmcf->recovery_max) {
+        /* the windows pass whether or not anything happens */
+        ngx_ws_recovery_timer.handler = ngx_ws_recovery_timer_handler;
+        ngx_ws_recovery_timer.log = cycle->log;
+        ngx_ws_recovery_timer.cancelable = 1;
+        ngx_add_timer(&ngx_ws_recovery_timer, NGX_WS_RECOVERY_TICK);
+    }
 
     return NGX_OK;
 }
@@ -420,7 +477,7 @@ ngx_ws_recovery_alloc(size_t size, ngx_uint_t sessions)
         if (sessions && !ngx_queue_empty(&sh->sessions_queue)) {
             q = ngx_queue_head(&sh->sessions_queue);
             ngx_ws_recovery_drop_session(
-                ngx_queue_data(q, ngx_ws_recovery_session_t, queue));
+                ngx_queue_data(q, ngx_ws_recovery_session_t, queue), 1);
             (void) ngx_atomic_fetch_add(&sh->counters.evicted, 1);
             continue;
         }
@@ -459,11 +516,32 @@ ngx_ws_recovery_drop_packet(ngx_uint_t full)
 }
 
 
+/*
+ * A kept session goes; due: not recovered, so its disconnect call, if
+ * any, is made now (copied out: it starts once the mutex is let go).
+ */
+
 static void
-ngx_ws_recovery_drop_session(ngx_ws_recovery_session_t *rs)
+ngx_ws_recovery_drop_session(ngx_ws_recovery_session_t *rs, ngx_uint_t due)
 {
+    size_t                      size;
+    ngx_ws_recovery_session_t  *copy;
+
     ngx_rbtree_delete(&ngx_ws_recovery_sh->tree, &rs->node);
     ngx_queue_remove(&rs->queue);
+
+    if (due && rs->hook_len) {
+        size = ngx_ws_recovery_session_size(rs);
+
+        copy = ngx_alloc(size, ngx_cycle->log);
+
+        if (copy) {
+            ngx_memcpy(copy, rs, size);
+            ngx_queue_insert_tail(&ngx_ws_recovery_due, &copy->queue);
+            ngx_post_event(&ngx_ws_recovery_fire_ev, &ngx_posted_events);
+        }
+    }
+
     ngx_slab_free_locked(ngx_ws_recovery_shpool, rs);
 
     (void) ngx_atomic_fetch_add(&ngx_ws_recovery_sh->counters.sessions, -1);
@@ -505,11 +583,16 @@ ngx_ws_recovery_expire(void)
             break;
         }
 
+        if (rs->hook_len && (ngx_exiting || ngx_quit)) {
+            /* its call is for a worker that stays */
+            break;
+        }
+
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws recovery: session %*s expired",
                        (size_t) NGX_WS_ID_LEN, rs->sid);
 
-        ngx_ws_recovery_drop_session(rs);
+        ngx_ws_recovery_drop_session(rs, 1);
         (void) ngx_atomic_fetch_add(&sh->counters.expired, 1);
     }
 }
@@ -588,15 +671,19 @@ ngx_ws_recovery_pid(ngx_ws_socket_t *sock, u_char *pid)
 
 /*
  * A socket of a ws_recovery location leaves: for socket.io's recoverable
- * reasons its id, rooms and data wait in the zone for its window.
+ * reasons its id, rooms and data wait in the zone for its window.  With a
+ * disconnect hook, its call waits too, made now (the socket is going)
+ * and sent only if the window passes without recovery: NGX_OK then, and
+ * the caller does not call it now.
  */
 
-void
+ngx_int_t
 ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
 {
     u_char                     *p;
-    size_t                      rooms_len, data_len;
+    size_t                      rooms_len, data_len, info_len, hook_len;
     ngx_uint_t                  i;
+    ngx_ws_hooks_t             *hooks;
     ngx_ws_member_t            *m;
     ngx_ws_loc_conf_t          *conf;
     ngx_ws_recovery_sh_t       *sh;
@@ -604,10 +691,11 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
     u_char                      pid[NGX_WS_ID_LEN];
 
     conf = sock->session->conf;
+    hooks = sock->session->hooks;
     sh = ngx_ws_recovery_sh;
 
     if (sh == NULL || conf->recovery == 0 || reason == NULL) {
-        return;
+        return NGX_DECLINED;
     }
 
     for (i = 0; ngx_ws_recovery_reasons[i]; i++) {
@@ -617,11 +705,11 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
     }
 
     if (ngx_ws_recovery_reasons[i] == NULL) {
-        return;
+        return NGX_DECLINED;
     }
 
     if (ngx_ws_recovery_pid(sock, pid) == NULL) {
-        return;
+        return NGX_DECLINED;
     }
 
     rooms_len = 0;
@@ -634,17 +722,28 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
 
     data_len = (sock->data && !sock->data_is_auth) ? sock->data_len : 0;
 
+    info_len = 0;
+    hook_len = 0;
+
+    if (hooks && conf->hook_disconnect.len) {
+        info_len = ngx_ws_recovery_info_len(hooks->info);
+        hook_len = ngx_ws_hook_disconnect_len(sock, reason);
+    }
+
     ngx_shmtx_lock(&ngx_ws_recovery_shpool->mutex);
 
     ngx_ws_recovery_expire();
 
     rs = ngx_ws_recovery_alloc(offsetof(ngx_ws_recovery_session_t, bytes)
-                               + sock->nsp->name.len + rooms_len + data_len,
+                               + sock->nsp->name.len + rooms_len + data_len
+                               + (hook_len ? hooks->socklen
+                                             + hooks->local_socklen : 0)
+                               + info_len + hook_len,
                                1);
     if (rs == NULL) {
         (void) ngx_atomic_fetch_add(&sh->counters.evicted, 1);
         ngx_shmtx_unlock(&ngx_ws_recovery_shpool->mutex);
-        return;
+        return NGX_DECLINED;
     }
 
     ngx_memcpy(rs->pid, pid, NGX_WS_ID_LEN);
@@ -654,6 +753,10 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
     rs->nsp_len = (uint32_t) sock->nsp->name.len;
     rs->rooms_len = (uint32_t) rooms_len;
     rs->data_len = (uint32_t) data_len;
+    rs->loc = ngx_ws_recovery_loc_key(conf);
+    rs->info_len = (uint32_t) info_len;
+    rs->socklen = 0;
+    rs->local_socklen = 0;
 
     p = ngx_cpymem(rs->bytes, sock->nsp->name.data, sock->nsp->name.len);
 
@@ -665,9 +768,18 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
         }
     }
 
-    if (data_len) {
-        ngx_memcpy(p, sock->data, data_len);
+    p = ngx_cpymem(p, sock->data, data_len);
+
+    if (hook_len) {
+        rs->socklen = (uint16_t) hooks->socklen;
+        rs->local_socklen = (uint16_t) hooks->local_socklen;
+        p = ngx_cpymem(p, &hooks->sockaddr, hooks->socklen);
+        p = ngx_cpymem(p, &hooks->local_sockaddr, hooks->local_socklen);
+        p = ngx_cpymem(p, hooks->info, info_len);
+        hook_len = ngx_ws_hook_disconnect_write(p, sock, reason) - p;
     }
+
+    rs->hook_len = (uint32_t) hook_len;
 
     /* a pid is one socket's: a stale entry of it cannot be left */
 
@@ -679,13 +791,174 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
 
     } else {
         ngx_slab_free_locked(ngx_ws_recovery_shpool, rs);
+        hook_len = 0;
     }
 
     ngx_shmtx_unlock(&ngx_ws_recovery_shpool->mutex);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(sock->session), 0,
-                   "ws recovery: socket %*s kept", (size_t) NGX_WS_ID_LEN,
-                   sock->id);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_ws_session_log(sock->session), 0,
+                   "ws recovery: socket %*s kept, disconnect hook %s",
+                   (size_t) NGX_WS_ID_LEN, sock->id,
+                   hook_len ? "deferred" : "not deferred");
+
+    return hook_len ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* "address\0name\0value\0...\0": its length, the last NUL included */
+
+static size_t
+ngx_ws_recovery_info_len(u_char *info)
+{
+    u_char  *p;
+
+    p = info + ngx_strlen(info) + 1;
+
+    while (*p) {
+        p += ngx_strlen(p) + 1;
+        p += ngx_strlen(p) + 1;
+    }
+
+    return p + 1 - info;
+}
+
+
+/*
+ * A location the same across configurations: its server's name and its
+ * own.  A call deferred past a reload runs in the new configuration's.
+ */
+
+static uint32_t
+ngx_ws_recovery_loc_key(ngx_ws_loc_conf_t *conf)
+{
+    uint32_t                   crc;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    clcf = conf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    cscf = conf->ctx->srv_conf[ngx_http_core_module.ctx_index];
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, cscf->server_name.data, cscf->server_name.len);
+    ngx_crc32_update(&crc, (u_char *) "", 1);
+    ngx_crc32_update(&crc, clcf->name.data, clcf->name.len);
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+static void
+ngx_ws_recovery_timer_handler(ngx_event_t *ev)
+{
+    if (ngx_exiting || ngx_quit) {
+        return;
+    }
+
+    ngx_shmtx_lock(&ngx_ws_recovery_shpool->mutex);
+    ngx_ws_recovery_expire();
+    ngx_shmtx_unlock(&ngx_ws_recovery_shpool->mutex);
+
+    ngx_add_timer(ev, NGX_WS_RECOVERY_TICK);
+}
+
+
+static void
+ngx_ws_recovery_fire_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                *q;
+    ngx_ws_recovery_session_t  *rs;
+
+    while (!ngx_queue_empty(&ngx_ws_recovery_due)) {
+        q = ngx_queue_head(&ngx_ws_recovery_due);
+        ngx_queue_remove(q);
+
+        rs = ngx_queue_data(q, ngx_ws_recovery_session_t, queue);
+
+        ngx_ws_recovery_fire(rs);
+        ngx_free(rs);
+    }
+}
+
+
+/*
+ * The disconnect call of a session not recovered in its window, with this
+ * configuration's hook for its location, the client's address and the
+ * handshake's headers as they were.
+ */
+
+static void
+ngx_ws_recovery_fire(ngx_ws_recovery_session_t *rs)
+{
+    u_char               *p;
+    ngx_uint_t            i;
+    ngx_listening_t      *ls;
+    ngx_ws_hooks_t       *hooks;
+    ngx_ws_loc_conf_t   **loc, *conf;
+    ngx_ws_main_conf_t   *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_module);
+
+    conf = NULL;
+    loc = wmcf->recovery_locs ? wmcf->recovery_locs->elts : NULL;
+
+    for (i = 0; loc && i < wmcf->recovery_locs->nelts; i++) {
+        if (ngx_ws_recovery_loc_key(loc[i]) == rs->loc) {
+            conf = loc[i];
+            break;
+        }
+    }
+
+    if (conf == NULL || conf->hook_disconnect.len == 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "ws: the disconnect hook of socket %*s is not called: "
+                      "its location has none now",
+                      (size_t) NGX_WS_ID_LEN, rs->sid);
+        return;
+    }
+
+    hooks = ngx_calloc(offsetof(ngx_ws_hooks_t, info) + rs->info_len,
+                       ngx_cycle->log);
+    if (hooks == NULL) {
+        return;
+    }
+
+    p = rs->bytes + rs->nsp_len + rs->rooms_len + rs->data_len;
+
+    hooks->socklen = rs->socklen;
+    ngx_memcpy(&hooks->sockaddr, p, rs->socklen);
+    p += rs->socklen;
+    hooks->local_socklen = rs->local_socklen;
+    ngx_memcpy(&hooks->local_sockaddr, p, rs->local_socklen);
+    p += rs->local_socklen;
+    ngx_memcpy(hooks->info, p, rs->info_len);
+    p += rs->info_len;
+
+    /* the listening socket the client came in on, or one like it */
+
+    ls = ngx_cycle->listening.elts;
+    hooks->listening = &ls[0];
+
+    for (i = 0; i < ngx_cycle->listening.nelts; i++) {
+        if (ngx_cmp_sockaddr(ls[i].sockaddr, ls[i].socklen,
+                             &hooks->local_sockaddr.sockaddr,
+                             hooks->local_socklen, 1)
+            == NGX_OK)
+        {
+            hooks->listening = &ls[i];
+            break;
+        }
+    }
+
+    hooks->conf = conf;
+    ngx_memcpy(hooks->sid, rs->sid, NGX_WS_ID_LEN);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws recovery: socket %*s not recovered in its window, "
+                   "disconnect hook called", (size_t) NGX_WS_ID_LEN,
+                   rs->sid);
+
+    (void) ngx_ws_hook_deferred(hooks, p, rs->hook_len);
 }
 
 
@@ -824,8 +1097,8 @@ ngx_ws_recovery_claim(ngx_ws_socket_t *sock, u_char *pid, uint64_t offset)
 
     ngx_memcpy(sock->id, rs->sid, NGX_WS_ID_LEN);
 
-    /* recovered once */
-    ngx_ws_recovery_drop_session(rs);
+    /* recovered once; the app never hears it left */
+    ngx_ws_recovery_drop_session(rs, 0);
 
 done:
 

@@ -52,7 +52,8 @@ ngx_int_t ngx_ws_recovery_connect(ngx_ws_socket_t *sock, u_char *auth,
     size_t len);
 void ngx_ws_recovery_restore(ngx_ws_socket_t *sock);
 u_char *ngx_ws_recovery_pid(ngx_ws_socket_t *sock, u_char *pid);
-void ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason);
+ngx_int_t ngx_ws_recovery_persist(ngx_ws_socket_t *sock,
+    const char *reason);
 void ngx_ws_recovery_release(ngx_ws_socket_t *sock);
 
 

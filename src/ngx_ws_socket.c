@@ -633,6 +633,8 @@ ngx_ws_socket_unlink(ngx_ws_socket_t *sock)
 void
 ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
 {
+    ngx_uint_t  deferred;
+
     if (sock->recovering) {
         ngx_ws_recovery_release(sock);
     }
@@ -646,12 +648,15 @@ ngx_ws_socket_destroy(ngx_ws_socket_t *sock, const char *reason)
             ngx_ws_metrics_disconnect(reason);
         }
 
-        if (sock->session->conf->recovery) {
-            ngx_ws_recovery_persist(sock, reason);
-        }
-
         if (reason && sock->session->hooks) {
-            ngx_ws_hook_disconnect(sock, reason);
+            /* kept: its disconnect call waits for the window to pass */
+            deferred = sock->session->conf->recovery
+                       && ngx_ws_recovery_persist(sock, reason) == NGX_OK;
+
+            ngx_ws_hook_disconnect(sock, deferred ? NULL : reason);
+
+        } else if (sock->session->conf->recovery) {
+            (void) ngx_ws_recovery_persist(sock, reason);
         }
 
         ngx_ws_room_leave_all(sock);

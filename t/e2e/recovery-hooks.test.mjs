@@ -27,7 +27,7 @@ before(async () => {
         let body = '';
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
-            const call = JSON.parse(body);
+            const call = { ...JSON.parse(body), at: Date.now() };
             calls.push(call);
             let answer = {};
             if (call.type === 'connect') {
@@ -61,6 +61,11 @@ before(async () => {
         location /again/ {
             ws_socketio;
             ws_recovery 2m;${hooks}
+        }
+
+        location /short/ {
+            ws_socketio;
+            ws_recovery 1s;${hooks}
         }
 
         location /_hook/ {
@@ -108,6 +113,9 @@ for (const [path, skip] of [['/socket.io', true], ['/again', false]]) {
         const [sid2, data2] = await s.emitWithAck('who');
         assert.equal(sid2, id);
 
+        // presence does not blink: no disconnect call for the drop
+        assert.deepEqual(calls.filter((c) => c.type === 'disconnect'), []);
+
         const connects = calls.filter((c) => c.type === 'connect');
         if (skip) {
             // not asked again: the data it gave comes back
@@ -127,3 +135,34 @@ for (const [path, skip] of [['/socket.io', true], ['/again', false]]) {
             'the disconnect hook');
     });
 }
+
+test('the disconnect hook, deferred, comes from the new workers after a '
+     + 'reload', async () => {
+    calls.length = 0;
+    const s = io(ngx.url('/'), { ...FAST, path: '/short/', forceNew: true });
+    opened.push(s);
+    await connected(s);
+    const id = s.id;
+    await post(ngx.url('/_ws/push'), { event: 'n', data: [1] });
+    await waitFor(() => s._lastOffset, 5000, 'an offset');
+
+    // the client does not come back: its window passes
+    s.io.reconnection(false);
+    const { old } = await ngx.reload();
+    await waitFor(() => !s.connected, 5000, 'the drop');
+    await ngx.waitGone(old, 10000);
+    const gone = Date.now();
+
+    const hook = await waitFor(() => calls.find((c) =>
+        c.type === 'disconnect' && c.sid === id), 10000,
+        'the deferred disconnect hook');
+    assert.equal(hook.reason, 'server shutting down');
+    assert.equal(hook.nsp, '/');
+    assert.deepEqual(hook.rooms, [id]);
+    assert.deepEqual(hook.data, { admitted: hook.data.admitted });
+    assert.ok(hook.at >= gone, 'after the old workers were gone');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(calls.filter((c) => c.sid === id
+                              && c.type === 'disconnect').length, 1);
+    assert.deepEqual(ngx.badLogLines(), []);
+});

@@ -73,7 +73,7 @@ before(async () => {
         let body = '';
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
-            calls.push(JSON.parse(body));
+            calls.push({ ...JSON.parse(body), at: Date.now() });
             res.setHeader('Content-Type', 'application/json');
             res.end('{}');
         });
@@ -154,10 +154,9 @@ test('5 s of silence inside the window: recovered with what it missed',
     await waitFor(() => s.got.length === 1, 5000, 'the first push');
 
     await silence(5000, async () => {
-        // the server gives the socket up after its ping timeout
-        await waitFor(() => calls.some((c) => c.sid === id
-            && c.reason === 'ping timeout'), 5000, 'the ping timeout');
+        // before and after the server gives the socket up (ping timeout)
         for (let n = 2; n <= 4; n++) {
+            await sleep(1200);
             await push({ event: 'n', data: [n] });
         }
     });
@@ -168,6 +167,8 @@ test('5 s of silence inside the window: recovered with what it missed',
     await push({ event: 'n', data: [5] });
     await waitFor(() => s.got.length >= 5, 5000, 'the pushes');
     assert.deepEqual(s.got, [1, 2, 3, 4, 5]);
+    // presence does not blink: the app never heard it left
+    assert.deepEqual(calls.filter((c) => c.sid === id), []);
     s.close();
 });
 
@@ -178,6 +179,7 @@ test('away longer than the window: a fresh socket', async () => {
     await push({ event: 'n', data: [1] });
     await waitFor(() => s.got.length === 1, 5000, 'the first push');
 
+    const quiet = Date.now();
     await silence(5000, async () => {
         await push({ event: 'n', data: [2] });
     });
@@ -185,8 +187,11 @@ test('away longer than the window: a fresh socket', async () => {
     await waitFor(() => s.connects.length === 2, 15000, 'the reconnection');
     assert.deepEqual(s.connects, [false, false]);
     assert.notEqual(s.id, id);
+    // told once the window (2 s after the ping timeout) passed
     const hook = calls.find((c) => c.sid === id);
     assert.equal(hook?.reason, 'ping timeout', JSON.stringify(calls));
+    assert.ok(hook.at - quiet >= 3500, `after ${hook.at - quiet} ms`);
+    assert.equal(calls.filter((c) => c.sid === id).length, 1);
     s.close();
 });
 
