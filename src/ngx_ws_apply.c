@@ -6,6 +6,7 @@
 
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_recovery.h"
 
 
 /*
@@ -194,6 +195,12 @@ ngx_ws_apply_emit_one(ngx_ws_socket_t *sock, void *data)
 
     unsigned       form;
     ngx_ws_msg_t  *msg;
+
+    if (ngx_ws_recovery_nskips
+        && ngx_ws_recovery_skip(sock, emit->event.op->seq))
+    {
+        return;
+    }
 
     form = sock->session->b64 ? NGX_WS_MSG_B64 : 0;
 

@@ -91,6 +91,18 @@ typedef struct {
 } ngx_ws_recovery_sh_t;
 
 
+/*
+ * A recovered socket whose client had events this worker has not applied
+ * yet: the log brings them again, and they are not for it.
+ */
+typedef struct {
+    ngx_queue_t                queue;
+    ngx_ws_socket_t           *socket;
+    u_char                     id[NGX_WS_ID_LEN];
+    uint64_t                   upto;
+} ngx_ws_recovery_skip_t;
+
+
 /* a claimed session in this worker, while its socket is let in */
 typedef struct {
     ngx_queue_t                queue;
@@ -136,6 +148,7 @@ static ngx_str_t  ngx_ws_recovery_zone_name = ngx_string("ngx_ws_recovery");
 static ngx_slab_pool_t       *ngx_ws_recovery_shpool;
 static ngx_ws_recovery_sh_t  *ngx_ws_recovery_sh;
 static ngx_queue_t            ngx_ws_recovery_claims;
+static ngx_queue_t            ngx_ws_recovery_skips;
 static ngx_queue_t            ngx_ws_recovery_due;    /* disconnect calls
                                                          to make */
 static ngx_event_t            ngx_ws_recovery_timer;
@@ -145,6 +158,8 @@ static ngx_event_t            ngx_ws_recovery_fire_ev;
 #define NGX_WS_RECOVERY_TICK  1000
 
 static ngx_ws_recovery_counters_t  ngx_ws_recovery_none;
+
+ngx_uint_t  ngx_ws_recovery_nskips;
 
 static const char  *ngx_ws_recovery_reasons[] = {
     /* socket.io's RECOVERABLE_DISCONNECT_REASONS */
@@ -340,7 +355,9 @@ ngx_ws_recovery_attach(ngx_cycle_t *cycle)
     ngx_ws_main_conf_t  *wmcf;
 
     ngx_queue_init(&ngx_ws_recovery_claims);
+    ngx_queue_init(&ngx_ws_recovery_skips);
     ngx_queue_init(&ngx_ws_recovery_due);
+    ngx_ws_recovery_nskips = 0;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_module);
 
@@ -1163,6 +1180,7 @@ ngx_ws_recovery_restore(ngx_ws_socket_t *sock)
     size_t                    len, n;
     ngx_str_t                 name;
     ngx_uint_t                replayed;
+    ngx_ws_recovery_skip_t   *skip;
     ngx_ws_recovery_claim_t  *claim;
 
     claim = ngx_ws_recovery_find(sock);
@@ -1231,6 +1249,19 @@ ngx_ws_recovery_restore(ngx_ws_socket_t *sock)
 
     replayed = ngx_ws_recovery_replay(sock, claim, buf, len);
 
+    if (claim->offset > ngx_ws_worker.applied) {
+        /* the client is ahead of this worker: what it has, it gets not */
+        skip = ngx_alloc(sizeof(ngx_ws_recovery_skip_t), ngx_cycle->log);
+
+        if (skip) {
+            skip->socket = sock;
+            ngx_memcpy(skip->id, sock->id, NGX_WS_ID_LEN);
+            skip->upto = claim->offset;
+            ngx_queue_insert_tail(&ngx_ws_recovery_skips, &skip->queue);
+            ngx_ws_recovery_nskips++;
+        }
+    }
+
     (void) ngx_atomic_fetch_add(&ngx_ws_recovery_sh->counters.recovered, 1);
     (void) ngx_atomic_fetch_add(&ngx_ws_recovery_sh->counters.replayed,
                                 replayed);
@@ -1244,6 +1275,52 @@ ngx_ws_recovery_restore(ngx_ws_socket_t *sock)
     }
 
     ngx_free(claim);
+}
+
+
+/*
+ * Whether the event seq, being applied, is one a recovered socket's client
+ * had already (ngx_ws_recovery_nskips is not 0).  Entries the log went
+ * past go; a socket freed meanwhile no longer has its id there.
+ */
+
+ngx_uint_t
+ngx_ws_recovery_skip(ngx_ws_socket_t *sock, uint64_t seq)
+{
+    ngx_uint_t               had;
+    ngx_queue_t             *q, *next;
+    ngx_ws_recovery_skip_t  *skip;
+
+    had = 0;
+
+    for (q = ngx_queue_head(&ngx_ws_recovery_skips);
+         q != ngx_queue_sentinel(&ngx_ws_recovery_skips);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        skip = ngx_queue_data(q, ngx_ws_recovery_skip_t, queue);
+
+        if (skip->upto < seq) {
+            ngx_queue_remove(q);
+            ngx_free(skip);
+            ngx_ws_recovery_nskips--;
+            continue;
+        }
+
+        if (skip->socket == sock
+            && ngx_memcmp(skip->id, sock->id, NGX_WS_ID_LEN) == 0)
+        {
+            had = 1;
+        }
+    }
+
+    if (had) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws recovery: op %uL not sent again to %*s", seq,
+                       (size_t) NGX_WS_ID_LEN, sock->id);
+    }
+
+    return had;
 }
 
 

@@ -38,6 +38,8 @@ typedef struct {
 } ngx_ws_recovery_counters_t;
 
 
+extern ngx_uint_t  ngx_ws_recovery_nskips;
+
 char *ngx_ws_recovery_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_ws_recovery_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -55,6 +57,7 @@ u_char *ngx_ws_recovery_pid(ngx_ws_socket_t *sock, u_char *pid);
 ngx_int_t ngx_ws_recovery_persist(ngx_ws_socket_t *sock,
     const char *reason);
 void ngx_ws_recovery_release(ngx_ws_socket_t *sock);
+ngx_uint_t ngx_ws_recovery_skip(ngx_ws_socket_t *sock, uint64_t seq);
 
 
 #endif /* _NGX_WS_RECOVERY_H_INCLUDED_ */
