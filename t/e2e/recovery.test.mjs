@@ -108,6 +108,28 @@ test('a dropped connection is recovered with what it missed',
     s.close();
 });
 
+test('over HTTP long-polling too', async () => {
+    const s = client('/chat', { transports: ['polling'] });
+    await connected(s);
+    const id = s.id;
+    await push({ nsp: '/chat', event: 'n', data: ['p', 1] });
+    await waitFor(() => s.got.length === 1, 5000, 'the first push');
+
+    s.io.reconnection(false);
+    s.io.engine.close();
+    await waitFor(() => !s.connected, 5000, 'the drop');
+    await sleep(300);
+    await push({ nsp: '/chat', event: 'n', data: ['p', 2] });
+    s.io.reconnection(true);
+    s.connect();
+    await waitFor(() => s.connected, 10000, 'the reconnection');
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, id);
+    await waitFor(() => s.got.length === 2, 5000, 'the missed push');
+    assert.deepEqual(s.got.map((g) => g.n), [1, 2]);
+    s.close();
+});
+
 test('a client that never got an event, or an unknown pid, starts afresh',
      async () => {
     const s = client('/chat');
