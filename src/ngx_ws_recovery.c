@@ -852,6 +852,11 @@ ngx_ws_recovery_loc_key(ngx_ws_loc_conf_t *conf)
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_core_srv_conf_t  *cscf;
 
+    if (conf->ctx == NULL) {
+        /* ws_recovery where no ws_socketio is: no socket comes from it */
+        return 0;
+    }
+
     clcf = conf->ctx->loc_conf[ngx_http_core_module.ctx_index];
     cscf = conf->ctx->srv_conf[ngx_http_core_module.ctx_index];
 

@@ -53,6 +53,11 @@ before(async () => {
     server {
         listen 127.0.0.1:${ports.http};
 
+        # ws_recovery with no ws_socketio: harmless
+        location /nosio/ {
+            ws_recovery 1m;
+        }
+
         location /socket.io/ {
             ws_socketio;
             ws_recovery 2m skip_hooks;${hooks}
