@@ -785,7 +785,9 @@ ngx_ws_recovery_persist(ngx_ws_socket_t *sock, const char *reason)
         }
     }
 
-    p = ngx_cpymem(p, sock->data, data_len);
+    if (data_len) {
+        p = ngx_cpymem(p, sock->data, data_len);
+    }
 
     if (hook_len) {
         rs->socklen = (uint16_t) hooks->socklen;
