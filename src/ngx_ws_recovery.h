@@ -14,7 +14,8 @@
 
 /* "<seq>-<8 hex digits of the log's uid>", as written into events */
 #define NGX_WS_RECOVERY_TAG_LEN     8
-#define NGX_WS_RECOVERY_OFFSET_LEN  (NGX_INT64_LEN + 1 + NGX_WS_RECOVERY_TAG_LEN)
+#define NGX_WS_RECOVERY_OFFSET_LEN                                           \
+    (NGX_INT64_LEN + 1 + NGX_WS_RECOVERY_TAG_LEN)
 
 
 /*
