@@ -6,6 +6,7 @@
 
 
 #include "ngx_ws_metrics.h"
+#include "ngx_ws_recovery.h"
 
 
 /*
@@ -49,6 +50,7 @@ static u_char *ngx_ws_metrics_engineio(u_char *p,
     ngx_ws_metrics_snapshot_t *snap, ngx_atomic_t *v);
 static u_char *ngx_ws_metrics_traffic(u_char *p, ngx_atomic_t *v);
 static u_char *ngx_ws_metrics_hooks(u_char *p, ngx_atomic_t *v);
+static u_char *ngx_ws_metrics_recovery(ngx_http_request_t *r, u_char *p);
 static u_char *ngx_ws_metrics_redis(ngx_http_request_t *r, u_char *p,
     ngx_atomic_t *v);
 
@@ -393,7 +395,7 @@ ngx_ws_metrics_handler(ngx_http_request_t *r)
 
     /* a namespace's name is at most 255 bytes, twice that escaped */
 
-    len = 256 * NGX_WS_METRICS_LINE
+    len = 288 * NGX_WS_METRICS_LINE
           + (snap->nnsps + 2) * (NGX_WS_M_CONNECT_STATUSES + 1)
             * (NGX_WS_METRICS_LINE + 2 * 255);
 
@@ -419,6 +421,7 @@ ngx_ws_metrics_handler(ngx_http_request_t *r)
     p = ngx_ws_metrics_traffic(p, v);
     p = ngx_ws_metrics_hooks(p, v);
     p = ngx_ws_metrics_redis(r, p, v);
+    p = ngx_ws_metrics_recovery(r, p);
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = p - body;
@@ -753,6 +756,64 @@ ngx_ws_metrics_hooks(u_char *p, ngx_atomic_t *v)
                         "%ui\n", hook, usec / 1000000, usec % 1000000, hook,
                         n);
     }
+
+    return p;
+}
+
+
+/* With ws_recovery_zone: the counters the recovery zone keeps. */
+
+static u_char *
+ngx_ws_metrics_recovery(ngx_http_request_t *r, u_char *p)
+{
+    ngx_ws_main_conf_t          *wmcf;
+    ngx_ws_recovery_counters_t  *rc;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_ws_module);
+
+    if (wmcf->recovery_zone == NULL) {
+        return p;
+    }
+
+    rc = ngx_ws_recovery_counters();
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_total", "counter",
+                            "CONNECTs with a pid and an offset: the socket "
+                            "restored, or a fresh one.");
+    p = ngx_sprintf(p, "socket_recovery_total{result=\"recovered\"} %uA\n"
+                    "socket_recovery_total{result=\"not_recovered\"} %uA\n",
+                    rc->recovered, rc->not_recovered);
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_replayed_packets_total",
+                            "counter",
+                            "Packets sent again to recovered sockets.");
+    p = ngx_sprintf(p, "socket_recovery_replayed_packets_total %uA\n",
+                    rc->replayed);
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_dropped_packets_total",
+                            "counter",
+                            "Packets dropped from the recovery zone before "
+                            "their time, for room.");
+    p = ngx_sprintf(p, "socket_recovery_dropped_packets_total %uA\n",
+                    rc->dropped);
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_sessions_total", "counter",
+                            "Sessions kept for recovery, and how those "
+                            "not recovered ended: expired, or evicted for "
+                            "room.");
+    p = ngx_sprintf(p, "socket_recovery_sessions_total{event=\"kept\"} %uA\n"
+                    "socket_recovery_sessions_total{event=\"expired\"} %uA\n"
+                    "socket_recovery_sessions_total{event=\"evicted\"} %uA\n",
+                    rc->persisted, rc->expired, rc->evicted);
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_kept_packets", "gauge",
+                            "Packets in the recovery zone now.");
+    p = ngx_sprintf(p, "socket_recovery_kept_packets %uA\n", rc->packets);
+
+    p = ngx_ws_metrics_help(p, "socket_recovery_waiting_sessions", "gauge",
+                            "Sessions waiting to be recovered now.");
+    p = ngx_sprintf(p, "socket_recovery_waiting_sessions %uA\n",
+                    rc->sessions);
 
     return p;
 }

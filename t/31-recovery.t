@@ -13,7 +13,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use NgxWs::Test qw(push_json server_conf);
+use NgxWs::Test qw(push_json server_conf http_get);
 use NgxWs::WebSocket;
 
 my $t = NgxWs::Test->new->require_module;
@@ -21,7 +21,8 @@ my $t = NgxWs::Test->new->require_module;
 $t->write_conf("    ws_recovery_zone 1m;\n" . server_conf(
     socketio => ['ws_namespace /chat', 'ws_recovery 1m'],
     push => 1,
-    locations => ['/plain/' => ['ws_socketio', 'ws_namespace /chat']]));
+    locations => ['/plain/' => ['ws_socketio', 'ws_namespace /chat'],
+                  '/metrics' => ['ws_metrics']]));
 $t->run;
 
 my $port = $t->port;
@@ -140,6 +141,33 @@ for my $auth ('{"pid":"x","offset":"y"}', '{"pid":1,"offset":2}',
     like($e->read_packet(5) // '',
          qr/^40\/chat,\{"sid":"$SID","pid":"$SID"\}\z/,
          "auth $auth: a fresh socket");
+}
+
+# ---------------------------------------------------------------- metrics
+
+# one socket recovered with its 3 missed packets; the others fresh
+my (undef, undef, $metrics) = http_get($port, '/metrics');
+$metrics //= '';
+like($metrics, qr/^socket_recovery_total\{result="recovered"\} 1$/m,
+     'metrics: one socket recovered');
+my ($not) = $metrics
+    =~ /^socket_recovery_total\{result="not_recovered"\} (\d+)$/m;
+ok(($not // 0) >= 2, 'metrics: the fresh ones with a pid and an offset');
+like($metrics, qr/^socket_recovery_replayed_packets_total 3$/m,
+     'metrics: its 3 packets replayed');
+like($metrics, qr/^socket_recovery_sessions_total\{event="kept"\} [1-9]/m,
+     'metrics: sessions kept');
+like($metrics, qr/^socket_recovery_kept_packets [1-9]/m,
+     'metrics: packets kept now');
+
+SKIP: {
+    skip 'no promtool', 1 unless -x '/usr/bin/promtool';
+    my $file = $t->prefix . '/scrape.txt';
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $metrics;
+    close $fh;
+    my $out = `/usr/bin/promtool check metrics < $file 2>&1`;
+    is($? >> 8, 0, 'promtool check metrics') or diag($out);
 }
 
 $t->stop;
