@@ -41,6 +41,8 @@ static time_t ngx_ws_metrics_master_start(void);
 static void ngx_ws_metrics_snapshot(ngx_ws_metrics_snapshot_t *snap);
 static u_char *ngx_ws_metrics_help(u_char *p, const char *name,
     const char *type, const char *help);
+static u_char *ngx_ws_metrics_one(u_char *p, const char *name,
+    const char *type, const char *help, ngx_atomic_uint_t value);
 static u_char *ngx_ws_metrics_label(u_char *p, u_char *data, size_t len);
 static u_char *ngx_ws_metrics_nsp(u_char *p, ngx_ws_metrics_snapshot_t *snap,
     ngx_uint_t i);
@@ -499,6 +501,18 @@ ngx_ws_metrics_help(u_char *p, const char *name, const char *type,
 }
 
 
+/* a metric of one value, with its HELP and TYPE */
+
+static u_char *
+ngx_ws_metrics_one(u_char *p, const char *name, const char *type,
+    const char *help, ngx_atomic_uint_t value)
+{
+    p = ngx_ws_metrics_help(p, name, type, help);
+
+    return ngx_sprintf(p, "%s %uA\n", name, value);
+}
+
+
 /* A label's value: '\', '"' and newlines escaped, as the format wants. */
 
 static u_char *
@@ -600,10 +614,9 @@ ngx_ws_metrics_engineio(u_char *p, ngx_ws_metrics_snapshot_t *snap,
 {
     ngx_uint_t  i;
 
-    p = ngx_ws_metrics_help(p, "socket_engineio_active_connections", "gauge",
-                            "Engine.IO sessions open.");
-    p = ngx_sprintf(p, "socket_engineio_active_connections %uA\n",
-                    snap->connections);
+    p = ngx_ws_metrics_one(p, "socket_engineio_active_connections", "gauge",
+                           "Engine.IO sessions open.",
+                           snap->connections);
 
     p = ngx_ws_metrics_help(p, "socket_engineio_connections_total", "counter",
                             "Engine.IO sessions opened, by the transport "
@@ -614,10 +627,9 @@ ngx_ws_metrics_engineio(u_char *p, ngx_ws_metrics_snapshot_t *snap,
                     "{transport=\"polling\"} %uA\n",
                     v[NGX_WS_M_EIO_WEBSOCKET], v[NGX_WS_M_EIO_POLLING]);
 
-    p = ngx_ws_metrics_help(p, "socket_engineio_upgrades_total", "counter",
-                            "Polling sessions upgraded to a WebSocket.");
-    p = ngx_sprintf(p, "socket_engineio_upgrades_total %uA\n",
-                    v[NGX_WS_M_UPGRADES]);
+    p = ngx_ws_metrics_one(p, "socket_engineio_upgrades_total", "counter",
+                           "Polling sessions upgraded to a WebSocket.",
+                           v[NGX_WS_M_UPGRADES]);
 
     p = ngx_ws_metrics_help(p, "socket_disconnects_total", "counter",
                             "Socket.IO sockets that left, by socket.io's "
@@ -638,27 +650,23 @@ ngx_ws_metrics_traffic(u_char *p, ngx_atomic_t *v)
 {
     ngx_uint_t  i, k;
 
-    p = ngx_ws_metrics_help(p, "socket_packets_received_total", "counter",
-                            "Engine.IO packets received from clients.");
-    p = ngx_sprintf(p, "socket_packets_received_total %uA\n",
-                    v[NGX_WS_M_PACKETS_IN]);
+    p = ngx_ws_metrics_one(p, "socket_packets_received_total", "counter",
+                           "Engine.IO packets received from clients.",
+                           v[NGX_WS_M_PACKETS_IN]);
 
-    p = ngx_ws_metrics_help(p, "socket_packets_sent_total", "counter",
-                            "Engine.IO packets queued to clients.");
-    p = ngx_sprintf(p, "socket_packets_sent_total %uA\n",
-                    v[NGX_WS_M_PACKETS_OUT]);
+    p = ngx_ws_metrics_one(p, "socket_packets_sent_total", "counter",
+                           "Engine.IO packets queued to clients.",
+                           v[NGX_WS_M_PACKETS_OUT]);
 
-    p = ngx_ws_metrics_help(p, "socket_received_bytes_total", "counter",
-                            "Bytes read from clients: WebSocket frames, "
-                            "polling bodies.");
-    p = ngx_sprintf(p, "socket_received_bytes_total %uA\n",
-                    v[NGX_WS_M_BYTES_IN]);
+    p = ngx_ws_metrics_one(p, "socket_received_bytes_total", "counter",
+                           "Bytes read from clients: WebSocket frames, "
+                           "polling bodies.",
+                           v[NGX_WS_M_BYTES_IN]);
 
-    p = ngx_ws_metrics_help(p, "socket_sent_bytes_total", "counter",
-                            "Bytes written to clients: WebSocket frames, "
-                            "polling bodies.");
-    p = ngx_sprintf(p, "socket_sent_bytes_total %uA\n",
-                    v[NGX_WS_M_BYTES_OUT]);
+    p = ngx_ws_metrics_one(p, "socket_sent_bytes_total", "counter",
+                           "Bytes written to clients: WebSocket frames, "
+                           "polling bodies.",
+                           v[NGX_WS_M_BYTES_OUT]);
 
     p = ngx_ws_metrics_help(p, "socket_pushes_total", "counter",
                             "Requests to the push endpoint, by operation "
@@ -680,17 +688,15 @@ ngx_ws_metrics_traffic(u_char *p, ngx_atomic_t *v)
     p = ngx_sprintf(p, "socket_broadcast_deliveries_total %uA\n",
                     v[NGX_WS_M_DELIVERIES]);
 
-    p = ngx_ws_metrics_help(p, "socket_slow_reader_drops_total", "counter",
-                            "Clients disconnected for a write queue over "
-                            "ws_write_queue.");
-    p = ngx_sprintf(p, "socket_slow_reader_drops_total %uA\n",
-                    v[NGX_WS_M_SLOW_READER]);
+    p = ngx_ws_metrics_one(p, "socket_slow_reader_drops_total", "counter",
+                           "Clients disconnected for a write queue over "
+                           "ws_write_queue.",
+                           v[NGX_WS_M_SLOW_READER]);
 
-    p = ngx_ws_metrics_help(p, "socket_send_timeout_drops_total", "counter",
-                            "Clients disconnected after ws_send_timeout "
-                            "with nothing written.");
-    p = ngx_sprintf(p, "socket_send_timeout_drops_total %uA\n",
-                    v[NGX_WS_M_SEND_TIMEOUT]);
+    p = ngx_ws_metrics_one(p, "socket_send_timeout_drops_total", "counter",
+                           "Clients disconnected after ws_send_timeout "
+                           "with nothing written.",
+                           v[NGX_WS_M_SEND_TIMEOUT]);
 
     p = ngx_ws_metrics_help(p, "socket_protocol_errors_total", "counter",
                             "Clients closed for a protocol error, by close "
@@ -784,18 +790,16 @@ ngx_ws_metrics_recovery(ngx_http_request_t *r, u_char *p)
                     "socket_recovery_total{result=\"not_recovered\"} %uA\n",
                     rc->recovered, rc->not_recovered);
 
-    p = ngx_ws_metrics_help(p, "socket_recovery_replayed_packets_total",
-                            "counter",
-                            "Packets sent again to recovered sockets.");
-    p = ngx_sprintf(p, "socket_recovery_replayed_packets_total %uA\n",
-                    rc->replayed);
+    p = ngx_ws_metrics_one(p, "socket_recovery_replayed_packets_total",
+                           "counter",
+                           "Packets sent again to recovered sockets.",
+                           rc->replayed);
 
-    p = ngx_ws_metrics_help(p, "socket_recovery_dropped_packets_total",
-                            "counter",
-                            "Packets dropped from the recovery zone before "
-                            "their time, for room.");
-    p = ngx_sprintf(p, "socket_recovery_dropped_packets_total %uA\n",
-                    rc->dropped);
+    p = ngx_ws_metrics_one(p, "socket_recovery_dropped_packets_total",
+                           "counter",
+                           "Packets dropped from the recovery zone before "
+                           "their time, for room.",
+                           rc->dropped);
 
     p = ngx_ws_metrics_help(p, "socket_recovery_sessions_total", "counter",
                             "Sessions kept for recovery, and how those "
@@ -806,14 +810,13 @@ ngx_ws_metrics_recovery(ngx_http_request_t *r, u_char *p)
                     "socket_recovery_sessions_total{event=\"evicted\"} %uA\n",
                     rc->persisted, rc->expired, rc->evicted);
 
-    p = ngx_ws_metrics_help(p, "socket_recovery_kept_packets", "gauge",
-                            "Packets in the recovery zone now.");
-    p = ngx_sprintf(p, "socket_recovery_kept_packets %uA\n", rc->packets);
+    p = ngx_ws_metrics_one(p, "socket_recovery_kept_packets", "gauge",
+                           "Packets in the recovery zone now.",
+                           rc->packets);
 
-    p = ngx_ws_metrics_help(p, "socket_recovery_waiting_sessions", "gauge",
-                            "Sessions waiting to be recovered now.");
-    p = ngx_sprintf(p, "socket_recovery_waiting_sessions %uA\n",
-                    rc->sessions);
+    p = ngx_ws_metrics_one(p, "socket_recovery_waiting_sessions", "gauge",
+                           "Sessions waiting to be recovered now.",
+                           rc->sessions);
 
     return p;
 }
@@ -840,25 +843,22 @@ ngx_ws_metrics_redis(ngx_http_request_t *r, u_char *p, ngx_atomic_t *v)
     p = ngx_sprintf(p, "socket_redis_connected %d\n",
                     sh->redis_state == NGX_WS_REDIS_UP);
 
-    p = ngx_ws_metrics_help(p, "socket_redis_reconnects_total", "counter",
-                            "Connections to Redis lost.");
-    p = ngx_sprintf(p, "socket_redis_reconnects_total %uA\n",
-                    sh->redis_reconnects);
+    p = ngx_ws_metrics_one(p, "socket_redis_reconnects_total", "counter",
+                           "Connections to Redis lost.",
+                           sh->redis_reconnects);
 
-    p = ngx_ws_metrics_help(p, "socket_redis_published_total", "counter",
-                            "Operations of this host published to Redis.");
-    p = ngx_sprintf(p, "socket_redis_published_total %uA\n",
-                    v[NGX_WS_M_REDIS_PUBLISHED]);
+    p = ngx_ws_metrics_one(p, "socket_redis_published_total", "counter",
+                           "Operations of this host published to Redis.",
+                           v[NGX_WS_M_REDIS_PUBLISHED]);
 
-    p = ngx_ws_metrics_help(p, "socket_redis_received_total", "counter",
-                            "Messages of other hosts received from Redis.");
-    p = ngx_sprintf(p, "socket_redis_received_total %uA\n",
-                    v[NGX_WS_M_REDIS_RECEIVED]);
+    p = ngx_ws_metrics_one(p, "socket_redis_received_total", "counter",
+                           "Messages of other hosts received from Redis.",
+                           v[NGX_WS_M_REDIS_RECEIVED]);
 
-    p = ngx_ws_metrics_help(p, "socket_redis_lost_total", "counter",
-                            "Operations not published while Redis was "
-                            "down (lost for the other hosts).");
-    p = ngx_sprintf(p, "socket_redis_lost_total %uA\n", sh->redis_lost);
+    p = ngx_ws_metrics_one(p, "socket_redis_lost_total", "counter",
+                           "Operations not published while Redis was "
+                           "down (lost for the other hosts).",
+                           sh->redis_lost);
 
     return p;
 }
