@@ -211,7 +211,7 @@ ngx_ws_adapter_broadcast(u_char *pkt, u_char *opts, u_char *end,
     const char             *rc;
     ngx_ws_mp_t             v, t;
     ngx_ws_json_type_e      jt;
-    ngx_ws_mp_json_t   j;
+    ngx_ws_mp_json_t        j;
 
     static const char  *packet_keys[] = { "type", "data", "nsp", NULL };
     static const char  *opts_keys[] = { "rooms", "except", "flags", NULL };
@@ -1028,7 +1028,7 @@ ngx_ws_adapter_encode_emit(ngx_ws_op_t *op, const u_char *uid,
     unsigned                sio_type;
     const char             *rc;
     ngx_ws_bytes_t          nsp, *rooms, *except;
-    ngx_ws_mp_pack_t   c;
+    ngx_ws_mp_pack_t        c;
 
     nsp = op->nsp;
 
@@ -1215,7 +1215,7 @@ ngx_ws_adapter_encode_request(ngx_ws_op_t *op, const u_char *uid,
     size_t                  nrooms, nexcept;
     const char             *rc;
     ngx_ws_bytes_t         *rooms, *except;
-    ngx_ws_mp_out_t    o;
+    ngx_ws_mp_out_t         o;
 
     rc = ngx_ws_adapter_sets(op, &rooms, &nrooms, &except, &nexcept, alloc,
                              data);
@@ -1265,7 +1265,7 @@ ngx_ws_adapter_request_text(ngx_ws_mp_out_t *o, ngx_ws_op_t *op,
     if (sharded) {
         ngx_ws_mp_put(o, "{\"type\":", 8);
         ngx_ws_mp_put(o, (op->type == NGX_WS_JOIN) ? "4"
-                              : (op->type == NGX_WS_LEAVE) ? "5" : "6", 1);
+                         : (op->type == NGX_WS_LEAVE) ? "5" : "6", 1);
         ngx_ws_mp_put(o, ",\"data\":{", 9);
 
     } else {
@@ -1274,7 +1274,7 @@ ngx_ws_adapter_request_text(ngx_ws_mp_out_t *o, ngx_ws_op_t *op,
 
         ngx_ws_mp_put(o, ",\"type\":", 8);
         ngx_ws_mp_put(o, (op->type == NGX_WS_JOIN) ? "2"
-                              : (op->type == NGX_WS_LEAVE) ? "3" : "4", 1);
+                         : (op->type == NGX_WS_LEAVE) ? "3" : "4", 1);
         ngx_ws_mp_put(o, ",", 1);
     }
 
@@ -1457,7 +1457,7 @@ ngx_ws_adapter_shard_decode(u_char *p, size_t len, ngx_ws_op_t *op,
         /* read as msgpack: what JSON.parse() gives, as notepack.io has it */
 
         rc = ngx_ws_mp_from_json(p, p + len, &mp, &mp_len, alloc,
-                                       data);
+                                 data);
         if (rc) {
             return rc;
         }
@@ -1516,7 +1516,7 @@ ngx_ws_adapter_shard_read(u_char *p, u_char *end, ngx_ws_op_t *op,
 
     if (ngx_ws_mp_string(vals[4], end, &m->request_id)
         && !ngx_ws_mp_text_valid(m->request_id.data,
-                                      m->request_id.len, 0))
+                                 m->request_id.len, 0))
     {
         m->request_id.len = 0;
     }

@@ -984,7 +984,7 @@ ngx_ws_mp_value(ngx_ws_mp_json_t *j, u_char **pp, u_char *end,
             j->twice = 1;
 
             rc = ngx_ws_mp_map_twice(j, pp, end, v.n, depth,
-                                          &placeholder);
+                                     &placeholder);
             if (rc) {
                 return rc;
             }
@@ -1363,7 +1363,7 @@ ngx_ws_mp_ext(ngx_ws_mp_json_t *j, ngx_ws_mp_t *v, unsigned depth)
     }
 
     ngx_ws_mp_put(&j->out, buf,
-                       snprintf((char *) buf, sizeof(buf), "[%d,", v->ext));
+                  snprintf((char *) buf, sizeof(buf), "[%d,", v->ext));
 
     rc = ngx_ws_mp_placeholder(j, v->data, v->n, depth + 1);
     if (rc) {
@@ -1398,9 +1398,9 @@ ngx_ws_mp_placeholder(ngx_ws_mp_json_t *j, u_char *data,
     j->bins[j->nbins].len = len;
 
     ngx_ws_mp_put(&j->out, ngx_ws_mp_placeholder_start,
-                       sizeof(ngx_ws_mp_placeholder_start) - 1);
+                  sizeof(ngx_ws_mp_placeholder_start) - 1);
     ngx_ws_mp_put(&j->out, num,
-                       snprintf((char *) num, sizeof(num), "%u}", j->nbins));
+                  snprintf((char *) num, sizeof(num), "%u}", j->nbins));
 
     j->nbins++;
 
@@ -1476,7 +1476,7 @@ ngx_ws_mp_scan(ngx_ws_mp_pack_t *c, u_char *p)
     double                 d;
     size_t                 i;
     unsigned               kind, obj;
-    ngx_ws_mp_box_t  *b;
+    ngx_ws_mp_box_t       *b;
 
     switch (*p) {
 
@@ -1618,7 +1618,7 @@ ngx_ws_mp_pack(ngx_ws_mp_pack_t *c, u_char **pp)
     uint32_t               i;
     unsigned               obj;
     const char            *rc;
-    ngx_ws_mp_box_t  *b;
+    ngx_ws_mp_box_t       *b;
 
     p = *pp;
 
@@ -1799,7 +1799,7 @@ ngx_ws_mp_from_json(u_char *p, u_char *end, u_char **out,
     u_char                 *q;
     size_t                  pass;
     const char             *rc;
-    ngx_ws_mp_pack_t   c;
+    ngx_ws_mp_pack_t        c;
 
     memset(&c, 0, sizeof(ngx_ws_mp_pack_t));
 

@@ -85,7 +85,7 @@ typedef struct {
 
 /* msgpack to JSON text */
 typedef struct {
-    ngx_ws_mp_out_t       out;
+    ngx_ws_mp_out_t            out;
     ngx_ws_bytes_t             bins[NGX_WS_SIO_MAX_ATTACHMENTS];
     unsigned                   nbins;
     unsigned                   lookalike;  /* a map with "_placeholder":
@@ -116,10 +116,10 @@ typedef struct {
 /* JSON text to msgpack */
 typedef struct {
     msgpack_packer             pk;
-    ngx_ws_mp_out_t       out;
+    ngx_ws_mp_out_t            out;
     u_char                    *base;     /* the JSON payload */
     u_char                    *end;
-    ngx_ws_mp_box_t      *boxes;
+    ngx_ws_mp_box_t           *boxes;
     size_t                     nboxes;
     size_t                     k;        /* the next box, in document order */
     u_char                    *scratch;  /* a string or number token's room */
