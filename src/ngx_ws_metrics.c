@@ -368,9 +368,6 @@ ngx_ws_metrics_handler(ngx_http_request_t *r)
 {
     u_char                     *body, *p;
     size_t                      len;
-    ngx_int_t                   rc;
-    ngx_buf_t                  *b;
-    ngx_chain_t                 out;
     ngx_atomic_t               *v;
     ngx_ws_metrics_sh_t        *m;
     ngx_ws_metrics_snapshot_t  *snap;
@@ -379,11 +376,6 @@ ngx_ws_metrics_handler(ngx_http_request_t *r)
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_ws_http_not_allowed(r, "GET, HEAD");
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
     }
 
     snap = ngx_pcalloc(r->pool, sizeof(ngx_ws_metrics_snapshot_t));
@@ -425,32 +417,8 @@ ngx_ws_metrics_handler(ngx_http_request_t *r)
     p = ngx_ws_metrics_redis(r, p, v);
     p = ngx_ws_metrics_recovery(r, p);
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = p - body;
-    ngx_str_set(&r->headers_out.content_type, NGX_WS_METRICS_TYPE);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body;
-    b->last = p;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_ws_http_send(r, NGX_HTTP_OK, NGX_WS_METRICS_TYPE, body,
+                            p - body);
 }
 
 
@@ -682,11 +650,11 @@ ngx_ws_metrics_traffic(u_char *p, ngx_atomic_t *v)
         }
     }
 
-    p = ngx_ws_metrics_help(p, "socket_broadcast_deliveries_total",
-                            "counter", "Sockets an emit was queued to, "
-                            "whoever emitted it.");
-    p = ngx_sprintf(p, "socket_broadcast_deliveries_total %uA\n",
-                    v[NGX_WS_M_DELIVERIES]);
+    p = ngx_ws_metrics_one(p, "socket_broadcast_deliveries_total",
+                           "counter",
+                           "Sockets an emit was queued to, whoever emitted "
+                           "it.",
+                           v[NGX_WS_M_DELIVERIES]);
 
     p = ngx_ws_metrics_one(p, "socket_slow_reader_drops_total", "counter",
                            "Clients disconnected for a write queue over "
