@@ -535,7 +535,7 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
 {
     u_char      *out;
     size_t       i, len;
-    ngx_str_t    ch, nsp, *prefix;
+    ngx_str_t   *ch, nsp, *prefix;
     ngx_pool_t  *pool;
     const char  *reason;
 
@@ -565,8 +565,6 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
         return;
     }
 
-    prefix = ngx_ws_redis_prefix();
-
     if (ngx_ws_redis_conf->sharded == NGX_WS_SHARDED_STATIC) {
         /* every message on the namespace's channel */
         nsp.data = op->nsp.data;
@@ -576,24 +574,28 @@ ngx_ws_shard_forward(ngx_ws_op_t *op)
             ngx_str_set(&nsp, "/");
         }
 
-        ch.len = prefix->len + nsp.len + 2;
-        ch.data = ngx_pnalloc(pool, ch.len);
-
-        if (ch.data) {
-            ngx_sprintf(ch.data, "%V#%V#", prefix, &nsp);
-        }
+        ch = ngx_ws_shard_room_channel(pool, &nsp, NULL, 0);
 
     } else {
-        ch.len = ngx_ws_adapter_shard_channel_len(op, prefix->len);
-        ch.data = ngx_pnalloc(pool, ch.len);
+        prefix = ngx_ws_redis_prefix();
 
-        if (ch.data) {
-            (void) ngx_ws_adapter_shard_channel(ch.data, op, prefix->data,
-                                                prefix->len);
+        ch = ngx_palloc(pool, sizeof(ngx_str_t));
+        if (ch) {
+            ch->len = ngx_ws_adapter_shard_channel_len(op, prefix->len);
+            ch->data = ngx_pnalloc(pool, ch->len);
+
+            if (ch->data == NULL) {
+                ch = NULL;
+
+            } else {
+                (void) ngx_ws_adapter_shard_channel(ch->data, op,
+                                                    prefix->data,
+                                                    prefix->len);
+            }
         }
     }
 
-    if (ch.data && ngx_ws_redis_publish(&ch, out, len) != NGX_OK) {
+    if (ch && ngx_ws_redis_publish(ch, out, len) != NGX_OK) {
         (void) ngx_atomic_fetch_add(&ngx_ws_worker.sh->redis_lost, 1);
     }
 
