@@ -228,10 +228,8 @@ ngx_ws_shard_room(ngx_ws_nsp_t *nsp, ngx_str_t *name, ngx_uint_t held)
 static void
 ngx_ws_shard_room_new(ngx_ws_nsp_t *nsp, ngx_str_t *name)
 {
-    ngx_pid_t        pid;
-    ngx_pool_t      *pool;
-    ngx_ws_op_t      op;
-    ngx_ws_bytes_t   n, room;
+    ngx_pid_t    pid;
+    ngx_ws_op_t  op;
 
     pid = (ngx_pid_t) ngx_ws_worker.sh->redis_pid;
 
@@ -240,28 +238,21 @@ ngx_ws_shard_room_new(ngx_ws_nsp_t *nsp, ngx_str_t *name)
         return;
     }
 
-    n.data = nsp->name.data;
-    n.len = nsp->name.len;
-    room.data = name->data;
-    room.len = name->len;
-
-    if (pid == ngx_pid) {
-        pool = ngx_create_pool(1024, ngx_cycle->log);
-        if (pool) {
-            ngx_ws_shard_want_room(&n, &room, pool);
-            ngx_destroy_pool(pool);
-        }
-
-        return;
-    }
-
     ngx_memzero(&op, sizeof(ngx_ws_op_t));
 
     op.type = NGX_WS_RELAY;
     op.kind = NGX_WS_RELAY_ROOM;
     op.target = (uint32_t) pid;
-    op.nsp = n;
-    op.packet = room;
+    op.nsp.data = nsp->name.data;
+    op.nsp.len = nsp->name.len;
+    op.packet.data = name->data;
+    op.packet.len = name->len;
+
+    if (pid == ngx_pid) {
+        /* the log skips a worker's own records */
+        ngx_ws_shard_room_apply(&op);
+        return;
+    }
 
     (void) ngx_ws_broker_relay(&op);
 }
